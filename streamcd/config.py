@@ -1,0 +1,235 @@
+"""The pipeline schema: YAML in, typed and validated objects out.
+
+Defaults live here and nowhere else. Relative paths in a YAML file are taken relative to the
+current working directory (the place ``streamcd run`` is started from).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .yamlconf import load_validated
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources
+
+
+class ReconnectConfig(_Schema):
+    """Exponential backoff with jitter between reconnect attempts of a network source."""
+
+    initial_delay_s: float = Field(0.5, gt=0)
+    max_delay_s: float = Field(10.0, gt=0)
+    multiplier: float = Field(2.0, ge=1.0)
+    jitter: float = Field(0.2, ge=0.0, le=1.0, description="+-fraction of random spread")
+    max_attempts: int | None = Field(None, ge=0, description="None = retry forever")
+
+
+class VideoSourceConfig(_Schema):
+    """A video file or any URL FFmpeg can read (http, rtmp, ...); never drops frames."""
+
+    type: Literal["video"] = "video"
+    path: str
+    max_frames: int | None = Field(None, ge=1)
+
+
+class CdnetSourceConfig(_Schema):
+    """A CDnet 2014 video folder (``input/in%06d.jpg``, ``temporalROI.txt``)."""
+
+    type: Literal["cdnet"] = "cdnet"
+    path: Path
+    temporal_roi_only: bool = Field(
+        False, description="yield only the frames inside temporalROI.txt (numbers kept)"
+    )
+    on_corrupt: Literal["skip", "stop"] = "skip"
+
+
+class ImagesSourceConfig(_Schema):
+    """An image sequence given by a glob pattern, read in natural sort order."""
+
+    type: Literal["images"] = "images"
+    pattern: str
+    fps: float = Field(25.0, gt=0)
+    on_corrupt: Literal["skip", "stop"] = "skip"
+
+
+class RtspSourceConfig(_Schema):
+    """An RTSP camera, read on its own thread; keeps only the newest frames."""
+
+    type: Literal["rtsp"] = "rtsp"
+    url: str
+    transport: Literal["tcp", "udp"] = "tcp"
+    open_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(5.0, gt=0)
+    queue_size: int = Field(2, ge=1)
+    reconnect: ReconnectConfig = ReconnectConfig()
+
+
+class WebcamSourceConfig(_Schema):
+    """A local V4L2 camera such as ``/dev/video0``; keeps only the newest frames."""
+
+    type: Literal["webcam"] = "webcam"
+    device: str = "/dev/video0"
+    width: int | None = Field(None, ge=1)
+    height: int | None = Field(None, ge=1)
+    fps: float | None = Field(None, gt=0)
+    queue_size: int = Field(2, ge=1)
+
+
+SourceConfig = Annotated[
+    Union[
+        VideoSourceConfig,
+        CdnetSourceConfig,
+        ImagesSourceConfig,
+        RtspSourceConfig,
+        WebcamSourceConfig,
+    ],
+    Field(discriminator="type"),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Background
+
+
+class BackgroundConfig(_Schema):
+    """How the reference background is created, kept up to date and persisted."""
+
+    init: Literal["median", "image", "cdnet"] = Field(
+        "median",
+        description="median: temporal median of the first `frames` frames; image: `image` file; "
+        "cdnet: median of the CDnet frames before temporalROI",
+    )
+    image: Path | None = None
+    frames: int = Field(30, ge=1, le=1000, description="frames in the median")
+    stride: int = Field(2, ge=1, description="take every stride-th frame for the median")
+    update_rate: float = Field(
+        0.0, ge=0.0, le=1.0, description="blend factor of the slow update (0 = off)"
+    )
+    update_every: int = Field(25, ge=1, description="frames between slow updates")
+    scene_change_fraction: float = Field(
+        0.7, gt=0.0, le=1.0, description="foreground fraction that signals a global change"
+    )
+    scene_change_frames: int = Field(
+        10, ge=1, description="consecutive frames above the fraction before re-initialising"
+    )
+    state_dir: Path | None = Field(
+        None, description="folder where the reference is persisted across restarts"
+    )
+
+    @model_validator(mode="after")
+    def _image_needs_path(self) -> BackgroundConfig:
+        if self.init == "image" and self.image is None:
+            raise ValueError("background.init 'image' needs background.image: a path to a picture")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# Postprocess
+
+
+class PostprocessConfig(_Schema):
+    """Distance map -> mask."""
+
+    threshold: float | None = Field(
+        None, gt=0.0, description="distance threshold; None = the model card's value"
+    )
+    open_px: int = Field(0, ge=0, description="morphological opening kernel size (0 = off)")
+    close_px: int = Field(0, ge=0, description="morphological closing kernel size (0 = off)")
+    min_area: int = Field(0, ge=0, description="blobs smaller than this many pixels are removed")
+
+
+# ---------------------------------------------------------------------------------------------
+# Sinks
+
+
+class CdnetSinkConfig(_Schema):
+    """CDnet results folder: ``bin%06d.png`` (0/255), named by input frame number."""
+
+    type: Literal["cdnet"] = "cdnet"
+    dir: Path
+
+
+class MaskVideoSinkConfig(_Schema):
+    """The masks as an H.264 video (white = foreground)."""
+
+    type: Literal["mask_video"] = "mask_video"
+    path: Path
+    fps: float | None = Field(None, gt=0, description="None = the source's rate (25 if unknown)")
+    crf: int = Field(23, ge=0, le=51)
+
+
+class AnnotatedVideoSinkConfig(_Schema):
+    """The input with the foreground tinted, outlined and boxed, as browser-playable H.264 MP4."""
+
+    type: Literal["annotated_video"] = "annotated_video"
+    path: Path
+    fps: float | None = Field(None, gt=0, description="None = the source's rate (25 if unknown)")
+    crf: int = Field(23, ge=0, le=51)
+    draw: Literal["contours", "boxes", "both"] = "both"
+    alpha: float = Field(0.4, ge=0.0, le=1.0, description="tint strength of the foreground")
+
+
+class JsonlSinkConfig(_Schema):
+    """One JSON line per frame (frame, time, foreground fraction, boxes) and per stream event."""
+
+    type: Literal["jsonl"] = "jsonl"
+    path: Path
+    every: int = Field(1, ge=1, description="write every n-th frame")
+
+
+SinkConfig = Annotated[
+    Union[CdnetSinkConfig, MaskVideoSinkConfig, AnnotatedVideoSinkConfig, JsonlSinkConfig],
+    Field(discriminator="type"),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Model and top level
+
+
+class ModelConfig(_Schema):
+    """Which ONNX change model runs, and where."""
+
+    path: Path | None = Field(None, description="model card JSON or folder; None = shipped default")
+    name: str = Field("default", description="shipped model name when path is not given")
+    provider: Literal["auto", "cuda", "tensorrt", "cpu"] = "auto"
+    threads: int | None = Field(None, ge=1, description="CPU intra-op threads; None = all cores")
+
+
+class StreamConfig(_Schema):
+    """One input stream with its own background, postprocess and sinks."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    source: SourceConfig
+    background: BackgroundConfig = BackgroundConfig()
+    postprocess: PostprocessConfig = PostprocessConfig()
+    sinks: list[SinkConfig] = Field(default_factory=list)
+
+
+class PipelineConfig(_Schema):
+    """A whole ``streamcd run`` file."""
+
+    model: ModelConfig = ModelConfig()
+    streams: list[StreamConfig] = Field(min_length=1)
+    stats_every_s: float = Field(10.0, gt=0, description="period of the stats line of live streams")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> PipelineConfig:
+        names = [s.name for s in self.streams]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"stream names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> PipelineConfig:
+        """Read and validate a YAML file; ``overrides`` are ``key.path=value`` strings (``--set``)."""
+        return load_validated(cls, Path(path), overrides)

@@ -1,0 +1,35 @@
+"""Exception hierarchy: one root, each subclass also inherits the matching builtin."""
+
+from __future__ import annotations
+
+
+class StreamcdError(Exception):
+    """Root of every error streamcd raises on purpose."""
+
+
+class ConfigError(StreamcdError, ValueError):
+    """A pipeline configuration is invalid; the message names the key, line and allowed values."""
+
+
+class SourceError(StreamcdError, IOError):
+    """A source cannot be opened or read."""
+
+
+class SourceTimeoutError(SourceError, TimeoutError):
+    """A network source did not answer within its open or read timeout."""
+
+
+class SinkError(StreamcdError, IOError):
+    """A sink cannot write its output."""
+
+
+class ModelError(StreamcdError, RuntimeError):
+    """The change model cannot be loaded or run."""
+
+
+class ProviderError(ModelError):
+    """The requested ONNX Runtime execution provider is not available."""
+
+
+class DatasetError(StreamcdError, ValueError):
+    """A dataset folder (CDnet layout) is missing files or holds invalid values."""

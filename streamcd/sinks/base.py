@@ -1,0 +1,28 @@
+"""The Sink plug point: anything that consumes Results."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from ..frames import Result, StreamEvent
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Consumes one stream's results in frame order.
+
+    Constructed with its config and the source's nominal fps; it checks that it can write
+    (creates folders) at construction, opens encoders lazily on the first result (frame size is
+    known then) and finalises everything in ``close()``, which is safe to call twice.
+    Outputs are never half-written: files appear under their final name only when complete.
+    """
+
+    def write(self, result: Result) -> None: ...
+
+    def event(self, event: StreamEvent) -> None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Sink: ...
+
+    def __exit__(self, *exc: object) -> None: ...

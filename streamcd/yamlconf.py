@@ -1,0 +1,202 @@
+"""YAML loading that keeps line numbers, ``--set`` overrides, and readable validation errors."""
+
+from __future__ import annotations
+
+import re
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+Loc = tuple[Any, ...]
+
+
+def load_validated(schema: type[M], path: Path, overrides: typing.Sequence[str] = ()) -> M:
+    """Parse ``path``, apply overrides, validate against ``schema``; raise ConfigError on any fault."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: config file not found") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read config file: {e}") from e
+    data, lines = parse_yaml(text, str(path))
+    for item in overrides:
+        data = apply_override(data, item)
+    return validate(schema, data, lines, str(path))
+
+
+def parse_yaml(text: str, name: str = "<config>") -> tuple[Any, dict[Loc, int]]:
+    """Return the plain data and a map from key path to 1-based line number."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"{name}:{where}: YAML syntax error: {problem}") from e
+    if node is None:
+        raise ConfigError(f"{name}: the file is empty; it needs at least a 'streams:' list")
+    lines: dict[Loc, int] = {}
+    _record_lines(node, (), lines)
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name}: the top level must be a mapping with a 'streams:' key")
+    return data, lines
+
+
+def _record_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            lines[loc + (key,)] = key_node.start_mark.line + 1
+            _record_lines(value_node, loc + (key,), lines)
+            lines[loc + (key,)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _record_lines(item, loc + (i,), lines)
+
+
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def apply_override(data: dict[str, Any], item: str) -> dict[str, Any]:
+    """Set ``a.b[0].c=value`` (or ``a.b.0.c=value``) in a copy-free way; value is parsed as YAML."""
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. model.provider=cpu")
+    key, raw = item.split("=", 1)
+    parts = [p for p in _INDEX.sub(r".\1", key.strip()).split(".") if p]
+    if not parts:
+        raise ConfigError(f"--set {item!r}: empty key")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--set {item!r}: value is not valid YAML: {e}") from e
+    node: Any = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(
+                    f"--set {item!r}: {'.'.join(parts[:depth]) or 'top'} is a list of "
+                    f"{len(node)}; use an index 0..{len(node) - 1}"
+                )
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise ConfigError(f"--set {item!r}: {'.'.join(parts[:depth])} is not a mapping or list")
+    return data
+
+
+def validate(schema: type[M], data: Any, lines: dict[Loc, int], name: str) -> M:
+    try:
+        return schema.model_validate(data)
+    except ValidationError as e:
+        messages = [_describe(schema, err, data, lines) for err in e.errors()]
+        head = f"{name}: invalid configuration ({len(messages)} problem{'s' * (len(messages) > 1)})"
+        raise ConfigError("\n  ".join([head, *messages])) from None
+
+
+def _data_loc(loc: Loc, data: Any) -> Loc:
+    """Drop the union-tag parts pydantic puts into error locations (``source.video.path``)."""
+    out: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and node.get("type") == part:
+            continue  # discriminator tag
+        else:
+            out.append(part)
+            node = None
+    return tuple(out)
+
+
+def _format_loc(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _line_of(loc: Loc, lines: dict[Loc, int]) -> int | None:
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return None
+
+
+def _describe(schema: type[BaseModel], err: dict[str, Any], data: Any, lines: dict[Loc, int]) -> str:
+    loc = _data_loc(tuple(err["loc"]), data)
+    line = _line_of(loc, lines)
+    where = f"{_format_loc(loc)} (line {line})" if line else _format_loc(loc)
+    kind = err["type"]
+    msg = err["msg"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(schema, loc[:-1], data)
+        msg = f"unknown key {loc[-1]!r}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
+    elif kind == "union_tag_invalid":
+        msg = f"unknown type {err['input'].get('type')!r}; allowed: {err['ctx']['expected_tags']}"
+    elif kind == "union_tag_not_found":
+        msg = f"missing 'type'; allowed: {err['ctx']['tag']} one of the known types"
+    elif kind == "missing":
+        msg = "required key is missing"
+    elif not kind.startswith("value_error"):
+        msg = f"{msg} (got {err.get('input')!r})"
+    return f"{where}: {msg}"
+
+
+def _allowed_keys(schema: type[BaseModel], loc: Loc, data: Any) -> list[str]:
+    """Field names of the model that sits at ``loc`` in the schema (for unknown-key errors)."""
+    cls: Any = schema
+    node = data
+    for part in loc:
+        node = node[part] if isinstance(node, (dict, list)) else None
+        cls = _unwrap(cls, part, node)
+        if cls is None:
+            return []
+    if isinstance(cls, type) and issubclass(cls, BaseModel):
+        return list(cls.model_fields)
+    return []
+
+
+def _unwrap(cls: Any, part: Any, node: Any) -> Any:
+    if isinstance(cls, type) and issubclass(cls, BaseModel):
+        field = cls.model_fields.get(part) if isinstance(part, str) else None
+        return _pick(field.annotation, node) if field else None
+    origin = typing.get_origin(cls)
+    if origin is list and isinstance(part, int):
+        return _pick(typing.get_args(cls)[0], node)
+    return None
+
+
+def _pick(annotation: Any, node: Any) -> Any:
+    """Resolve Annotated/Optional/discriminated unions to the class that applies to ``node``."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _pick(typing.get_args(annotation)[0], node)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        tag = node.get("type") if isinstance(node, dict) else None
+        for member in members:
+            field = getattr(member, "model_fields", {}).get("type")
+            if field is not None and field.default == tag:
+                return member
+        return members[0] if len(members) == 1 else None
+    return annotation
