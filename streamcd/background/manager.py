@@ -1,0 +1,357 @@
+"""The reference background of one stream: created, kept up to date, re-initialised, persisted."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..config import BackgroundConfig
+from ..errors import ConfigError, SourceError
+from ..frames import StreamEvent
+from .initial import cdnet_median, load_image
+from .median import MedianCollector
+from .scene import SceneChangeDetector
+from .state import SavedState, StateStore
+from .update import SlowUpdate
+
+if TYPE_CHECKING:
+    from typing import Self
+
+log = logging.getLogger(__name__)
+
+#: Slow updates are persisted at most this often (seconds of wall time); (re)initialisations,
+#: ``save()`` and ``close()`` write at once.
+SAVE_INTERVAL_S = 10.0
+REINIT_EVENT = "background_reinit"
+
+
+class BackgroundManager:
+    """Holds the reference background a siamese change model compares every frame with.
+
+    ``version`` starts at 0 and grows by one on every change of ``reference``, so a caller can
+    cache work derived from the reference (encoder features) and redo it only when the version
+    moves. ``reference`` is read-only and never modified in place: a change is a new array.
+
+    Life cycle:
+
+    - *Initialisation.* init "image" and "cdnet" (and a persisted state in ``state_dir``) are
+      ready after construction. init "median" (or "cdnet" without warm-up frames) needs stream
+      frames: ``offer()`` them while ``frames_wanted() > 0`` (or call ``finish_init()`` when the
+      stream ends first); every ``stride``-th frame goes into the temporal median.
+    - *Running.* ``observe(image, mask)`` after each processed frame. It re-initialises on a
+      resolution change or a global scene change and, when ``update_rate > 0``, blends the frame
+      into the reference every ``update_every`` frames where the mask is background.
+    - *Re-initialisation* on a running stream never holds frames back: the current frame becomes
+      the reference at once (version + 1); the following observed frames are collected like the
+      initial median (every ``stride``-th until ``frames``, so ``(frames - 1) * stride + 1``
+      frames) and their median replaces it (version + 1 again). Slow updates pause meanwhile;
+      the scene-change check does not (a second change restarts the collection).
+
+    Not thread-safe: use it from the thread that runs the stream's model. Example::
+
+        background = BackgroundManager(config.background, "cam1")
+        while background.frames_wanted():
+            background.offer(next(images))           # keep them: they are processed next
+        events = background.prepare(image)           # the reference now has image's size
+        mask = model(background.reference, image)    # re-encode it only when version moved
+        events += background.observe(image, mask)
+        background.close()                           # persists it (also as a context manager)
+    """
+
+    def __init__(self, config: BackgroundConfig, stream: str, cdnet_dir: Path | None = None):
+        self.config = config
+        self.stream = stream
+        self._cdnet_dir = Path(cdnet_dir) if cdnet_dir is not None else None
+        self._reference: np.ndarray | None = None
+        self._version = 0
+        # Initial collection (reference is None) or a running re-initialisation (it is not).
+        self._collector: MedianCollector | None = None
+        self._just_reinit = False
+        self._scene = SceneChangeDetector(config.scene_change_fraction, config.scene_change_frames)
+        self._update: SlowUpdate | None = None
+        self._since_update = 0
+        self._frames_seen = 0
+        self._last_save = -math.inf
+        self._dirty = False
+        self._closed = False
+        self._store: StateStore | None = None
+        if config.init == "cdnet" and self._cdnet_dir is None:
+            raise ConfigError(
+                f"stream {stream}: background.init 'cdnet' needs a CDnet source "
+                "(source.type: cdnet); use init 'median' or 'image' for this source"
+            )
+        if config.state_dir is not None:
+            self._store = StateStore(config.state_dir, stream)
+            try:
+                self._store.dir.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise ConfigError(
+                    f"background.state_dir: cannot create {self._store.dir} ({e}); "
+                    "give a writable folder or leave state_dir unset"
+                ) from e
+        if not self._resume():
+            self._initialise()
+
+    # -- public state -----------------------------------------------------------------------
+
+    @property
+    def reference(self) -> np.ndarray | None:
+        """HxWx3 uint8 BGR reference (read-only), None until ready."""
+        return self._reference
+
+    @property
+    def version(self) -> int:
+        """0 before ready; +1 on every change of ``reference``."""
+        return self._version
+
+    @property
+    def ready(self) -> bool:
+        return self._reference is not None
+
+    def frames_wanted(self) -> int:
+        """Stream frames the initial median still needs (0 when ready)."""
+        if self.ready or self._collector is None:
+            return 0
+        return self._collector.wanted
+
+    # -- initialisation ---------------------------------------------------------------------
+
+    def offer(self, image: np.ndarray) -> None:
+        """Give a stream frame to the initial median; the manager is ready once it has enough."""
+        if self.ready:
+            raise RuntimeError(
+                f"stream {self.stream}: the background is ready; call observe() "
+                "for processed frames, offer() only while frames_wanted() > 0"
+            )
+        _check_image(image)
+        assert self._collector is not None
+        if self._collector.offer(image):
+            self._finish_collection("initial")
+
+    def finish_init(self) -> None:
+        """Compute the initial median from the frames offered so far (a stream that ended early).
+
+        Does nothing when already ready; SourceError when no frame was offered at all.
+        """
+        if self.ready:
+            return
+        assert self._collector is not None
+        if self._collector.kept == 0:
+            raise SourceError(
+                f"stream {self.stream}: ended before any frame arrived, so there is "
+                "no background; check that the source yields frames"
+            )
+        self._finish_collection("initial (short stream)")
+
+    # -- running ----------------------------------------------------------------------------
+
+    def prepare(self, image: np.ndarray) -> list[StreamEvent]:
+        """Make the reference match ``image``'s size before the model runs on it.
+
+        On a resolution change (or a persisted reference of another size) this re-initialises at
+        once and returns the event; ``observe()`` does the same when ``prepare()`` was not called.
+        """
+        if not self.ready:
+            raise RuntimeError(
+                f"stream {self.stream}: the background is not ready; offer() "
+                "frames or call finish_init() first"
+            )
+        _check_image(image)
+        assert self._reference is not None
+        old, new = self._reference.shape, image.shape
+        if old == new:
+            return []
+        self._just_reinit = True
+        return [self._reinit(image, f"resolution {old[1]}x{old[0]} -> {new[1]}x{new[0]}")]
+
+    def observe(self, image: np.ndarray, mask: np.ndarray) -> list[StreamEvent]:
+        """Update the background after a frame was processed; ``mask`` is HxW, 0 = background."""
+        _check_image(image)
+        if not isinstance(mask, np.ndarray):
+            raise TypeError(f"mask must be a numpy array, got {type(mask).__name__}")
+        if mask.shape != image.shape[:2]:
+            raise ValueError(
+                f"mask is {mask.shape}, expected {image.shape[:2]} (the frame's HxW, "
+                "0 = background)"
+            )
+        events = self.prepare(image)
+        self._frames_seen += 1
+        if self._just_reinit:
+            # This frame is the new reference itself: nothing to learn from it or its mask.
+            self._just_reinit = False
+            return events
+        if self._scene.update(mask):
+            return [self._reinit(image, "scene change")]
+        if self._collector is not None:
+            if self._collector.offer(image):
+                self._finish_collection("re-initialisation")
+        elif self.config.update_rate > 0:
+            self._since_update += 1
+            if self._since_update >= self.config.update_every:
+                self._slow_update(image, mask)
+        self._save_if_due()
+        return []
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Persist the reference now (no-op without state_dir or before ready); OSError on failure."""
+        if self._store is None or self._reference is None:
+            return
+        h, w = self._reference.shape[:2]
+        image = str(self.config.image.resolve()) if self.config.image is not None else None
+        state = SavedState(
+            stream=self.stream,
+            version=self._version,
+            width=w,
+            height=h,
+            frames_seen=self._frames_seen,
+            saved_at=time.time(),
+            init=self.config.init,
+            image=image,
+            provisional=self._collector is not None,
+        )
+        self._store.save(self._reference, state)
+        self._last_save = time.monotonic()
+        self._dirty = False
+
+    def close(self) -> None:
+        """Persist the final state (failures are logged, not raised). Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._save_quietly()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _resume(self) -> bool:
+        if self._store is None:
+            return False
+        loaded = self._store.load()
+        if loaded is None:
+            return False
+        reference, state = loaded
+        image = str(self.config.image.resolve()) if self.config.image is not None else None
+        if state.init != self.config.init or (self.config.init == "image" and state.image != image):
+            log.info(
+                "stream %s: persisted background was made with init %r (image %s), the "
+                "config now says %r (image %s); starting fresh",
+                self.stream,
+                state.init,
+                state.image,
+                self.config.init,
+                image,
+            )
+            return False
+        reference.flags.writeable = False
+        self._reference, self._version = reference, state.version
+        self._frames_seen = state.frames_seen
+        if state.provisional:
+            self._collector = MedianCollector(self.config.frames, self.config.stride)
+        log.info(
+            "stream %s: resumed background %dx%d version %d from %s%s",
+            self.stream,
+            state.width,
+            state.height,
+            state.version,
+            self._store.dir,
+            " (finishing its re-initialisation)" if state.provisional else "",
+        )
+        return True
+
+    def _initialise(self) -> None:
+        config = self.config
+        if config.init == "image":
+            assert config.image is not None  # the schema guarantees it
+            self._set_reference(load_image(config.image))
+            log.info("stream %s: background from %s", self.stream, config.image)
+            return
+        if config.init == "cdnet":
+            assert self._cdnet_dir is not None
+            median = cdnet_median(self._cdnet_dir, config.frames)
+            if median is not None:
+                self._set_reference(median)
+                return
+            log.info(
+                "stream %s: %s has no frames before temporalROI; collecting the background "
+                "median from the stream instead",
+                self.stream,
+                self._cdnet_dir,
+            )
+        self._collector = MedianCollector(config.frames, config.stride)
+
+    def _finish_collection(self, what: str) -> None:
+        assert self._collector is not None
+        collector, self._collector = self._collector, None
+        log.info("stream %s: background %s median of %d frames", self.stream, what, collector.kept)
+        self._set_reference(collector.median())
+
+    def _reinit(self, image: np.ndarray, detail: str) -> StreamEvent:
+        self._collector = MedianCollector(self.config.frames, self.config.stride)
+        self._scene.reset()
+        log.info(
+            "stream %s: background re-initialised (%s); median of the next %d frames follows",
+            self.stream,
+            detail,
+            self._collector.wanted,
+        )
+        self._set_reference(image.copy())
+        return StreamEvent(REINIT_EVENT, self.stream, time.time(), detail)
+
+    def _set_reference(self, reference: np.ndarray) -> None:
+        """A new reference from a (re)initialisation: new version, persisted at once."""
+        reference.flags.writeable = False
+        self._reference = reference
+        self._version += 1
+        self._update = None
+        self._since_update = 0
+        self._save_quietly()
+
+    def _slow_update(self, image: np.ndarray, mask: np.ndarray) -> None:
+        assert self._reference is not None
+        self._since_update = 0
+        if self._update is None:
+            self._update = SlowUpdate(self._reference, self.config.update_rate)
+        updated = self._update.apply(image, mask)
+        if np.array_equal(updated, self._reference):
+            return  # nothing moved a whole grey level: keep the version (and cached features)
+        updated.flags.writeable = False
+        self._reference = updated
+        self._version += 1
+        self._dirty = True
+
+    def _save_if_due(self) -> None:
+        if self._dirty and time.monotonic() - self._last_save >= SAVE_INTERVAL_S:
+            self._save_quietly()
+
+    def _save_quietly(self) -> None:
+        # A live stream keeps running when the disk hiccups; the next save tries again.
+        try:
+            self.save()
+        except OSError as e:
+            self._dirty = True
+            self._last_save = time.monotonic()  # retry after SAVE_INTERVAL_S, not every frame
+            log.warning(
+                "stream %s: could not persist the background to %s: %s",
+                self.stream,
+                self._store.dir if self._store else None,
+                e,
+            )
+
+
+def _check_image(image: np.ndarray) -> None:
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"expected an HxWx3 uint8 BGR image, got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an HxWx3 uint8 BGR image, got {image.dtype} {image.shape}")

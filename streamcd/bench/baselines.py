@@ -1,0 +1,147 @@
+"""Classic background subtractors as CDnet baselines, resolved by name through one table.
+
+Every baseline runs with its library defaults. Only mask value 255 is foreground: the 127
+shadow label of MOG2 and KNN counts as background, as the CDnet comparator reads it.
+
+Adding a method is one :func:`register_baseline` call with a factory returning an object with
+``apply(image_bgr) -> mask`` (OpenCV's BackgroundSubtractor habit). For example, SuBSENSE
+from pybgs (not a dependency; import it inside the factory)::
+
+    def _subsense():
+        try:
+            import pybgs
+        except ImportError as e:
+            raise ModelError("SuBSENSE needs pybgs: pip install pybgs") from e
+        return pybgs.SuBSENSE()
+
+    register_baseline("subsense", _subsense, "SuBSENSE (pybgs)")
+
+Usage::
+
+    video = CdnetVideo.open("data/cdnet2014/baseline/highway")
+    seconds = run_baseline("mog2", video, "out/mog2/baseline/highway")  # frames 1..1700
+    score = score_video(video, "out/mog2/baseline/highway", video.heldout_range())
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from ..cdnet_layout import CdnetVideo
+from ..errors import ConfigError, DatasetError, SinkError
+from .evaluate import RESULT_NAME
+
+logger = logging.getLogger(__name__)
+
+
+class Subtractor(Protocol):
+    """What a baseline must offer: OpenCV's ``BackgroundSubtractor.apply``."""
+
+    def apply(self, image: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A registered method: ``factory()`` builds a fresh subtractor for one video."""
+
+    name: str
+    factory: Callable[[], Subtractor]
+    description: str = ""
+
+
+_REGISTRY: dict[str, Baseline] = {}
+
+
+def register_baseline(name: str, factory: Callable[[], Subtractor], description: str = "") -> None:
+    """Add a method to the table (a later registration under the same name replaces it)."""
+    _REGISTRY[name] = Baseline(name, factory, description)
+
+
+def baseline_names() -> tuple[str, ...]:
+    return tuple(sorted(_REGISTRY))
+
+
+def create_subtractor(name: str) -> Subtractor:
+    """A fresh subtractor for ``name``; an unknown name is a ConfigError listing the valid ones."""
+    try:
+        baseline = _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown baseline {name!r}; valid names: {', '.join(baseline_names())}"
+        ) from None
+    return baseline.factory()
+
+
+def _mog2() -> Subtractor:
+    import cv2
+
+    return cv2.createBackgroundSubtractorMOG2()
+
+
+def _knn() -> Subtractor:
+    import cv2
+
+    return cv2.createBackgroundSubtractorKNN()
+
+
+def _gsoc() -> Subtractor:
+    import cv2
+
+    return cv2.bgsegm.createBackgroundSubtractorGSOC()
+
+
+def _cnt() -> Subtractor:
+    import cv2
+
+    return cv2.bgsegm.createBackgroundSubtractorCNT()
+
+
+register_baseline("mog2", _mog2, "OpenCV MOG2 (Zivkovic 2004/2006), shadows -> background")
+register_baseline("knn", _knn, "OpenCV KNN (Zivkovic 2006), shadows -> background")
+register_baseline("gsoc", _gsoc, "OpenCV contrib bgsegm GSOC (GSoC 2017)")
+register_baseline("cnt", _cnt, "OpenCV contrib bgsegm CNT (Zeevi 2016)")
+
+
+def binary_mask(mask: np.ndarray) -> np.ndarray:
+    """0/255 uint8: 255 where ``mask`` is exactly 255, 0 elsewhere (shadow 127 included)."""
+    return np.where(mask == 255, np.uint8(255), np.uint8(0))
+
+
+def run_baseline(
+    name: str, video: CdnetVideo, out_dir: str | Path, last: int | None = None
+) -> float:
+    """Run baseline ``name`` on ``video`` frames 1..``last`` (default: all) in order.
+
+    Writes ``out_dir/bin%06d.png`` (0/255) for every frame, warm-up frames included, as CDnet
+    requires. Returns the seconds spent in the subtractor's ``apply`` only (no decoding, no
+    PNG writing), so ``seconds / frames`` is the method's own cost.
+    """
+    import cv2
+
+    subtractor = create_subtractor(name)
+    end = video.count if last is None else last
+    if not 1 <= end <= video.count:
+        raise DatasetError(f"{video.key}: last={last} is outside frames 1..{video.count}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spent = 0.0
+    for n in range(1, end + 1):
+        path = video.input_path(n)
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise DatasetError(f"input frame {path} is missing or cannot be decoded")
+        start = time.perf_counter()
+        mask = subtractor.apply(image)
+        spent += time.perf_counter() - start
+        target = out_dir / RESULT_NAME.format(n)
+        if not cv2.imwrite(str(target), binary_mask(mask)):
+            raise SinkError(f"cannot write {target}: check that {out_dir} is writable")
+    logger.info("%s on %s: %d frames, %.2f ms/frame", name, video.key, end, 1000 * spent / end)
+    return spent

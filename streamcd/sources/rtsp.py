@@ -1,0 +1,222 @@
+"""RTSP cameras: PyAV on a reader thread, with read timeouts and reconnect with backoff."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import av
+import numpy as np
+
+from ..config import ReconnectConfig, RtspSourceConfig
+from ..errors import SourceError, SourceTimeoutError
+from ..frames import Frame
+from .base import (
+    CORRUPT,
+    DISCONNECT,
+    GAP,
+    RECONNECT,
+    ClosingMixin,
+    EventCallback,
+    SourceStats,
+)
+from .live import LiveReader
+
+logger = logging.getLogger(__name__)
+
+
+def backoff_delay(
+    attempt: int, config: ReconnectConfig, rng: random.Random | None = None
+) -> float:
+    """Seconds to wait before reconnect attempt ``attempt`` (1, 2, ...): exponential, capped at
+    ``max_delay_s``, spread by +-``jitter`` so that many cameras do not retry in lockstep."""
+    base = min(
+        config.max_delay_s, config.initial_delay_s * config.multiplier ** (attempt - 1)
+    )
+    spread = (rng or random).uniform(-config.jitter, config.jitter)
+    return max(0.0, base * (1.0 + spread))
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for logs and events."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class RtspSource(ClosingMixin):
+    """An RTSP stream read on its own thread; keeps the newest ``queue_size`` frames.
+
+    Every end of the connection (error, no data for ``read_timeout_s``, server gone) emits a
+    ``disconnect`` event; the reader then reconnects with exponential backoff and jitter
+    (``reconnect``), emitting ``reconnect`` when a connection opens again and ``gap`` with the
+    outage length at the first new frame. A frame is never handed out twice, so an outage is a
+    pause in the stream, not a frozen picture. The attempt counter resets at each first frame;
+    after ``reconnect.max_attempts`` failed attempts in a row iteration raises SourceError.
+    The first connection is made on the reader thread too: a camera that is not up yet is
+    retried like a lost one. ``fps`` is None until the first connection.
+
+    Example:
+        >>> with RtspSource("rtsp://camera.local/stream", read_timeout_s=3) as source:  # doctest: +SKIP
+        ...     for frame in source:
+        ...         print(frame.number, frame.timestamp)
+    """
+
+    live = True
+
+    def __init__(
+        self,
+        url: str,
+        transport: Literal["tcp", "udp"] = "tcp",
+        open_timeout_s: float = 5.0,
+        read_timeout_s: float = 5.0,
+        queue_size: int = 2,
+        reconnect: ReconnectConfig | None = None,
+        on_event: EventCallback | None = None,
+    ) -> None:
+        self.url = url
+        self.transport = transport
+        self.open_timeout_s = open_timeout_s
+        self.read_timeout_s = read_timeout_s
+        self.reconnect = reconnect if reconnect is not None else ReconnectConfig()
+        self.fps: float | None = None
+        self.stats = SourceStats()
+        self._name = redact(url)
+        self._reader = LiveReader(
+            self._frames,
+            queue_size,
+            self.stats,
+            on_event,
+            name=f"rtsp {self._name}",
+            join_timeout_s=max(open_timeout_s, read_timeout_s) + 1.0,
+        )
+
+    @classmethod
+    def from_config(
+        cls, config: RtspSourceConfig, on_event: EventCallback | None = None
+    ) -> RtspSource:
+        return cls(
+            config.url,
+            config.transport,
+            config.open_timeout_s,
+            config.read_timeout_s,
+            config.queue_size,
+            config.reconnect,
+            on_event,
+        )
+
+    def __iter__(self) -> Iterator[Frame]:
+        return iter(self._reader)
+
+    def close(self) -> None:
+        """Stop reading; interrupts a backoff wait at once, a blocked read within its timeout."""
+        self._reader.close()
+
+    def _open(self) -> av.container.InputContainer:
+        return av.open(
+            self.url,
+            options={"rtsp_transport": self.transport},
+            timeout=(self.open_timeout_s, self.read_timeout_s),
+        )
+
+    def _describe(self, error: BaseException, timeout_s: float) -> str:
+        if _is_timeout(error):
+            return f"no answer within {timeout_s:g} s (timeout)"
+        return str(error).replace(
+            self.url, self._name
+        )  # FFmpeg's message quotes the URL
+
+    def _frames(
+        self, stop: threading.Event, post: Callable[[str, str], None]
+    ) -> Iterator[np.ndarray]:
+        """Producer for the LiveReader: connect, decode, reconnect, until stopped or giving up."""
+        attempt = (
+            0  # reconnect attempts since the last frame; 0 = the very first connect
+        )
+        sessions = 0  # connections opened so far
+        last_frame_at: float | None = None
+        last_error: Exception | None = None
+        last_reason = ""
+        limit = self.reconnect.max_attempts
+        while not stop.is_set():
+            if attempt > 0:
+                if limit is not None and attempt > limit:
+                    error = (
+                        SourceTimeoutError if _is_timeout(last_error) else SourceError
+                    )
+                    raise error(
+                        f"{self._name}: gave up after {limit} reconnect attempts "
+                        f"(last: {last_reason}); check that the camera is reachable or "
+                        "raise reconnect.max_attempts"
+                    ) from last_error
+                delay = backoff_delay(attempt, self.reconnect)
+                logger.info(
+                    "%s: reconnect attempt %d in %.2f s", self._name, attempt, delay
+                )
+                if stop.wait(delay):
+                    return
+            try:
+                container = self._open()
+            except av.error.FFmpegError as e:
+                last_error, last_reason = e, self._describe(e, self.open_timeout_s)
+                logger.warning("%s: cannot connect: %s", self._name, last_reason)
+                attempt += 1
+                continue
+            got_frame, last_error = False, None
+            try:
+                sessions += 1
+                if sessions > 1:
+                    self.stats.reconnects += 1
+                    post(
+                        RECONNECT, f"{self._name}: connected again (attempt {attempt})"
+                    )
+                logger.info("%s: connected", self._name)
+                if not container.streams.video:
+                    raise SourceError(f"{self._name}: the stream has no video track")
+                stream = container.streams.video[0]
+                rate = stream.average_rate or stream.guessed_rate
+                self.fps = float(rate) if rate else self.fps
+                reason = "end of stream (server closed the connection)"
+                for packet in container.demux(stream):
+                    try:
+                        decoded = packet.decode()
+                    except av.error.InvalidDataError as e:
+                        self.stats.corrupt += 1
+                        post(CORRUPT, f"{self._name}: undecodable packet: {e}")
+                        continue
+                    for vf in decoded:
+                        now = time.monotonic()
+                        if not got_frame:
+                            got_frame, attempt = True, 0
+                            if last_frame_at is not None:
+                                post(
+                                    GAP,
+                                    f"{self._name}: no frames for {now - last_frame_at:.2f} s",
+                                )
+                        last_frame_at = now
+                        yield vf.to_ndarray(format="bgr24")
+                    if stop.is_set():
+                        return
+            except (av.error.FFmpegError, SourceError) as e:
+                last_error = e
+                reason = self._describe(e, self.read_timeout_s)
+            finally:
+                container.close()
+            if stop.is_set():
+                return
+            last_reason = reason
+            logger.warning("%s: disconnected: %s", self._name, reason)
+            post(DISCONNECT, f"{self._name}: {reason}")
+            attempt += 1
+
+
+def _is_timeout(error: BaseException | None) -> bool:
+    return isinstance(error, (av.error.ExitError, av.error.TimeoutError, TimeoutError))

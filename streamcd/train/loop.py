@@ -1,0 +1,116 @@
+"""``streamcd train``: fit the change network on CDnet (+ UCSD) pairs, pick the threshold on
+validation frames, and save a checkpoint that ``streamcd export`` turns into ONNX."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .augment import AugmentConfig, sample_batch
+from .data import cdnet_train_val, load_ucsd
+from .loss import mlso_loss
+from .net import ChangeNet, NetConfig
+from .validate import threshold_curve
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (stored in the checkpoint and the model card)."""
+
+    data: Path = Path("../shared/data")
+    out: Path = Path("runs/default")
+    minutes: float = 20.0
+    max_steps: int = 4000
+    batch: int = 12
+    lr: float = 2e-3
+    loss: str = "tcl"
+    tau: float = 0.1
+    margin: float = 1.0
+    beta: tuple[float, ...] = (0.5, 0.5, 0.5)
+    ucsd_weight: float = 0.3  # share of batches drawn from UCSD clips (0 = CDnet only)
+    seed: int = 0
+    threads: int | None = None
+    device: str = "cpu"
+    net: NetConfig = field(default_factory=NetConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+def _weights(videos, ucsd_weight: float) -> np.ndarray:
+    is_ucsd = np.array([v.name.startswith("ucsd/") for v in videos])
+    w = np.where(is_ucsd, ucsd_weight / max(is_ucsd.sum(), 1), (1 - ucsd_weight) / max((~is_ucsd).sum(), 1))
+    return w / w.sum()
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Run training; returns the checkpoint path (``cfg.out / 'checkpoint.pt'``)."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    started = time.monotonic()
+    train_videos, val_videos = cdnet_train_val(cfg.data / "cdnet2014")
+    if cfg.ucsd_weight > 0 and (cfg.data / "ucsd").is_dir():
+        train_videos += load_ucsd(cfg.data / "ucsd")
+    weights = _weights(train_videos, cfg.ucsd_weight)
+    log.info("loaded %d training videos in %.0f s", len(train_videos), time.monotonic() - started)
+
+    device = torch.device(cfg.device)
+    net = ChangeNet(cfg.net).to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    deadline = started + cfg.minutes * 60
+    history = []
+    step = 0
+    while step < cfg.max_steps and time.monotonic() < deadline:
+        frac = min(1.0, max(step / cfg.max_steps, (time.monotonic() - started) / (cfg.minutes * 60)))
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * 0.5 * (1 + np.cos(np.pi * frac))
+        ref, query, label = (torch.from_numpy(a).to(device) for a in sample_batch(
+            train_videos, weights, cfg.batch, rng, cfg.augment))
+        net.train()
+        sides, fused = net(ref, query)
+        loss = mlso_loss(sides, fused, label, kind=cfg.loss, tau=cfg.tau, margin=cfg.margin, beta=cfg.beta)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.append(loss.item())
+        step += 1
+        if step % 100 == 0:
+            log.info("step %d loss %.4f (%.0f s)", step, np.mean(history[-100:]), time.monotonic() - started)
+    train_s = time.monotonic() - started
+
+    net = net.cpu().eval()
+    curve = threshold_curve(net, val_videos)
+    threshold, val_f = curve.best()
+    per_video = dict(zip(curve.names, curve.f_measure()[:, int(np.searchsorted(curve.thresholds, threshold))]))
+    log.info("validation: threshold %.3f, mean F %.3f %s", threshold, val_f, per_video)
+
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    path = cfg.out / "checkpoint.pt"
+    torch.save({
+        "net": cfg.net.as_dict(),
+        "state_dict": net.state_dict(),
+        "threshold": threshold,
+        "validation": {"mean_f": val_f, "per_video_f": {k: float(v) for k, v in per_video.items()}},
+        "train": {**_jsonable(asdict(cfg)), "steps": step, "seconds": round(train_s, 1),
+                  "final_loss": float(np.mean(history[-100:])) if history else None},
+    }, path)
+    (cfg.out / "train_summary.json").write_text(json.dumps(torch.load(path, weights_only=False)["train"], indent=2))
+    return path
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value

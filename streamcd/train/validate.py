@@ -1,0 +1,73 @@
+"""Threshold selection on validation frames (never on the frames that are reported).
+
+Distances of valid positive and negative pixels are accumulated into histograms per video, so
+precision, recall and F for every candidate threshold come from one pass over the frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from .data import LabelledVideo
+from .net import ChangeNet
+
+BINS = np.linspace(0.0, 2.0, 401)
+
+
+@dataclass(frozen=True)
+class ThresholdCurve:
+    """Per-video TP/FP/FN counts for each threshold in ``thresholds`` (foreground iff D > t)."""
+
+    thresholds: np.ndarray
+    tp: np.ndarray  # (videos, thresholds)
+    fp: np.ndarray
+    fn: np.ndarray
+    names: tuple[str, ...]
+
+    def f_measure(self) -> np.ndarray:
+        """F per video and threshold (0 where undefined)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pr = self.tp / (self.tp + self.fp)
+            re = self.tp / (self.tp + self.fn)
+            f = 2 * pr * re / (pr + re)
+        return np.nan_to_num(f)
+
+    def best(self) -> tuple[float, float]:
+        """(threshold, mean F over videos) maximising the mean F."""
+        mean_f = self.f_measure().mean(axis=0)
+        i = int(np.argmax(mean_f))
+        return float(self.thresholds[i]), float(mean_f[i])
+
+
+@torch.no_grad()
+def full_res_distance(net: ChangeNet, reference: np.ndarray, frames: np.ndarray, batch: int = 8) -> np.ndarray:
+    """Fused distance maps at frame size, as the ONNX runtime computes them (bilinear resize)."""
+    net.eval()
+    h, w = frames.shape[1:3]
+    ref_feats = net.encoder(torch.from_numpy(reference[None]))
+    out = np.empty(frames.shape[:3], np.float32)
+    for s in range(0, len(frames), batch):
+        q = net.encoder(torch.from_numpy(frames[s : s + batch]))
+        fused = net.head(*ref_feats, *q).numpy()[:, 0]
+        for k, d in enumerate(fused):
+            out[s + k] = cv2.resize(d, (w, h), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+def threshold_curve(net: ChangeNet, videos: list[LabelledVideo]) -> ThresholdCurve:
+    tp, fp, fn = [], [], []
+    for video in videos:
+        dist = full_res_distance(net, video.reference, video.frames)
+        pos = np.histogram(dist[video.labels == 1], BINS)[0]
+        neg = np.histogram(dist[video.labels == 0], BINS)[0]
+        # foreground iff D > t: counts of bins at or above t's index
+        pos_above = np.cumsum(pos[::-1])[::-1]
+        neg_above = np.cumsum(neg[::-1])[::-1]
+        tp.append(pos_above)
+        fp.append(neg_above)
+        fn.append(pos.sum() - pos_above)
+    return ThresholdCurve(BINS[:-1], np.array(tp), np.array(fp), np.array(fn), tuple(v.name for v in videos))

@@ -1,0 +1,63 @@
+"""open_sink(): one table from config type to sink class; unwritable outputs fail at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from streamcd.config import (
+    AnnotatedVideoSinkConfig,
+    CdnetSinkConfig,
+    JsonlSinkConfig,
+    MaskVideoSinkConfig,
+)
+from streamcd.errors import ConfigError, SinkError
+from streamcd.sinks import (
+    SINKS,
+    AnnotatedVideoSink,
+    CdnetSink,
+    JsonlSink,
+    MaskVideoSink,
+    Sink,
+    open_sink,
+)
+
+CASES = [
+    # (config from an output location, expected class)
+    (lambda out: CdnetSinkConfig(dir=out / "bin"), CdnetSink),
+    (lambda out: MaskVideoSinkConfig(path=out / "mask.mp4"), MaskVideoSink),
+    (lambda out: AnnotatedVideoSinkConfig(path=out / "ann.mp4"), AnnotatedVideoSink),
+    (lambda out: JsonlSinkConfig(path=out / "frames.jsonl"), JsonlSink),
+]
+
+
+@pytest.mark.parametrize(("make_config", "cls"), CASES)
+def test_open_sink_picks_the_class(tmp_path, make_config, cls):
+    config = make_config(tmp_path)
+    with open_sink(config, fps=25.0) as sink:
+        assert type(sink) is cls and isinstance(sink, Sink)
+        assert SINKS[config.type] is cls
+
+
+def test_every_config_type_has_a_sink():
+    assert set(SINKS) == {"cdnet", "mask_video", "annotated_video", "jsonl"}
+
+
+def test_unknown_type_lists_the_valid_ones():
+    class Fake:
+        type = "gif"
+
+    with pytest.raises(
+        ConfigError, match="'gif'.*cdnet, mask_video, annotated_video, jsonl"
+    ):
+        open_sink(Fake(), fps=None)
+
+
+@pytest.mark.parametrize(("make_config", "cls"), CASES)
+def test_unwritable_output_fails_at_construction(tmp_path, make_config, cls):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    config = make_config(blocker / "sub")  # a folder under a regular file cannot exist
+    with pytest.raises(SinkError, match="a-file/sub") as info:
+        open_sink(config, fps=None)
+    assert "Not a directory" in str(info.value)
+    assert isinstance(info.value.__cause__, OSError)
