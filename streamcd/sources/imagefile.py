@@ -51,9 +51,7 @@ class CorruptPolicy:
 
     def __post_init__(self) -> None:
         if self.on_corrupt not in ("skip", "stop"):
-            raise ConfigError(
-                f"on_corrupt must be 'skip' or 'stop', got {self.on_corrupt!r}"
-            )
+            raise ConfigError(f"on_corrupt must be 'skip' or 'stop', got {self.on_corrupt!r}")
 
     def read(self, path: Path) -> np.ndarray | None:
         """The image, or None when it is corrupt and skipped; SourceError when policy is stop."""
@@ -61,9 +59,7 @@ class CorruptPolicy:
         if image is not None:
             return image
         if self.on_corrupt == "stop":
-            raise SourceError(
-                f"{path} {why}; replace or delete it, or set on_corrupt: skip"
-            )
+            raise SourceError(f"{path} {why}; replace or delete it, or set on_corrupt: skip")
         self.stats.corrupt += 1
         logger.warning("skipping %s: it %s", path, why)
         emit(self.on_event, make_event(CORRUPT, f"{path} {why}"))

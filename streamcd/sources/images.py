@@ -23,9 +23,7 @@ _TRAILING_NUMBER = re.compile(r"(\d+)$")
 def natural_key(path: str) -> tuple:
     """Sort key that orders digit runs by value: ``frame_2`` before ``frame_10``."""
     # split() with a group alternates text, number, text, ...: odd positions are digit runs.
-    return tuple(
-        int(part) if i % 2 else part for i, part in enumerate(_DIGITS.split(path))
-    )
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(_DIGITS.split(path)))
 
 
 def frame_numbers(paths: Sequence[str]) -> list[int]:
@@ -69,9 +67,7 @@ class ImagesSource(ClosingMixin):
             key=natural_key,
         )
         if not self.paths:
-            raise SourceError(
-                f"no files match the images pattern {pattern!r}; check `pattern`"
-            )
+            raise SourceError(f"no files match the images pattern {pattern!r}; check `pattern`")
         self.numbers = frame_numbers(self.paths)
         self.fps: float | None = float(fps)
         self.stats = SourceStats()

@@ -127,8 +127,7 @@ class LiveReader:
         if thread.is_alive():
             # A read blocked inside FFmpeg ends at its own timeout; the daemon thread exits then.
             logger.warning(
-                "%s: reader thread still blocked after %.1f s; leaving it to exit on "
-                "its own",
+                "%s: reader thread still blocked after %.1f s; leaving it to exit on its own",
                 self.name,
                 self._join_timeout_s,
             )
@@ -146,9 +145,7 @@ class LiveReader:
             for image in images:
                 if self._stop.is_set():
                     break
-                self._put_frame(
-                    Frame(index, index + 1, time.time(), image, time.monotonic())
-                )
+                self._put_frame(Frame(index, index + 1, time.time(), image, time.monotonic()))
                 index += 1
         except Exception as e:  # noqa: BLE001 - handed to the consumer, re-raised there
             if not self._stop.is_set():

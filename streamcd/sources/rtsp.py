@@ -6,7 +6,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -30,14 +31,10 @@ from .live import LiveReader
 logger = logging.getLogger(__name__)
 
 
-def backoff_delay(
-    attempt: int, config: ReconnectConfig, rng: random.Random | None = None
-) -> float:
+def backoff_delay(attempt: int, config: ReconnectConfig, rng: random.Random | None = None) -> float:
     """Seconds to wait before reconnect attempt ``attempt`` (1, 2, ...): exponential, capped at
     ``max_delay_s``, spread by +-``jitter`` so that many cameras do not retry in lockstep."""
-    base = min(
-        config.max_delay_s, config.initial_delay_s * config.multiplier ** (attempt - 1)
-    )
+    base = min(config.max_delay_s, config.initial_delay_s * config.multiplier ** (attempt - 1))
     spread = (rng or random).uniform(-config.jitter, config.jitter)
     return max(0.0, base * (1.0 + spread))
 
@@ -120,103 +117,122 @@ class RtspSource(ClosingMixin):
         """Stop reading; interrupts a backoff wait at once, a blocked read within its timeout."""
         self._reader.close()
 
-    def _open(self) -> av.container.InputContainer:
-        return av.open(
-            self.url,
-            options={"rtsp_transport": self.transport},
-            timeout=(self.open_timeout_s, self.read_timeout_s),
-        )
-
-    def _describe(self, error: BaseException, timeout_s: float) -> str:
-        if _is_timeout(error):
-            return f"no answer within {timeout_s:g} s (timeout)"
-        return str(error).replace(
-            self.url, self._name
-        )  # FFmpeg's message quotes the URL
-
     def _frames(
         self, stop: threading.Event, post: Callable[[str, str], None]
     ) -> Iterator[np.ndarray]:
-        """Producer for the LiveReader: connect, decode, reconnect, until stopped or giving up."""
-        attempt = (
-            0  # reconnect attempts since the last frame; 0 = the very first connect
-        )
-        sessions = 0  # connections opened so far
-        last_frame_at: float | None = None
-        last_error: Exception | None = None
-        last_reason = ""
-        limit = self.reconnect.max_attempts
+        """LiveReader producer: connect, decode, reconnect; until stopped or giving up."""
+        link = _Link(self.url, self._name)
+        attempt = 0  # failed attempts since the last frame; 0 = the first connect
+        sessions = 0
         while not stop.is_set():
             if attempt > 0:
-                if limit is not None and attempt > limit:
-                    error = (
-                        SourceTimeoutError if _is_timeout(last_error) else SourceError
-                    )
-                    raise error(
-                        f"{self._name}: gave up after {limit} reconnect attempts "
-                        f"(last: {last_reason}); check that the camera is reachable or "
-                        "raise reconnect.max_attempts"
-                    ) from last_error
+                self._check_attempts(attempt, link)
                 delay = backoff_delay(attempt, self.reconnect)
-                logger.info(
-                    "%s: reconnect attempt %d in %.2f s", self._name, attempt, delay
-                )
+                logger.info("%s: reconnect attempt %d in %.2f s", self._name, attempt, delay)
                 if stop.wait(delay):
                     return
-            try:
-                container = self._open()
-            except av.error.FFmpegError as e:
-                last_error, last_reason = e, self._describe(e, self.open_timeout_s)
-                logger.warning("%s: cannot connect: %s", self._name, last_reason)
+            container = self._connect(link)
+            if container is None:
                 attempt += 1
                 continue
-            got_frame, last_error = False, None
-            try:
-                sessions += 1
-                if sessions > 1:
-                    self.stats.reconnects += 1
-                    post(
-                        RECONNECT, f"{self._name}: connected again (attempt {attempt})"
-                    )
-                logger.info("%s: connected", self._name)
-                if not container.streams.video:
-                    raise SourceError(f"{self._name}: the stream has no video track")
-                stream = container.streams.video[0]
-                rate = stream.average_rate or stream.guessed_rate
-                self.fps = float(rate) if rate else self.fps
-                reason = "end of stream (server closed the connection)"
-                for packet in container.demux(stream):
-                    try:
-                        decoded = packet.decode()
-                    except av.error.InvalidDataError as e:
-                        self.stats.corrupt += 1
-                        post(CORRUPT, f"{self._name}: undecodable packet: {e}")
-                        continue
-                    for vf in decoded:
-                        now = time.monotonic()
-                        if not got_frame:
-                            got_frame, attempt = True, 0
-                            if last_frame_at is not None:
-                                post(
-                                    GAP,
-                                    f"{self._name}: no frames for {now - last_frame_at:.2f} s",
-                                )
-                        last_frame_at = now
-                        yield vf.to_ndarray(format="bgr24")
-                    if stop.is_set():
-                        return
-            except (av.error.FFmpegError, SourceError) as e:
-                last_error = e
-                reason = self._describe(e, self.read_timeout_s)
-            finally:
-                container.close()
+            sessions += 1
+            if sessions > 1:
+                self.stats.reconnects += 1
+                post(RECONNECT, f"{self._name}: connected again (attempt {attempt})")
+            with container:
+                got_frame = yield from self._session(container, stop, post, link)
             if stop.is_set():
                 return
-            last_reason = reason
-            logger.warning("%s: disconnected: %s", self._name, reason)
-            post(DISCONNECT, f"{self._name}: {reason}")
-            attempt += 1
+            attempt = 1 if got_frame else attempt + 1
+            logger.warning("%s: disconnected: %s", self._name, link.reason)
+            post(DISCONNECT, f"{self._name}: {link.reason}")
+
+    def _connect(self, link: _Link) -> av.container.InputContainer | None:
+        started = time.monotonic()
+        try:
+            container = av.open(
+                self.url,
+                options={"rtsp_transport": self.transport},
+                timeout=(self.open_timeout_s, self.read_timeout_s),
+            )
+        except av.error.FFmpegError as e:
+            link.failed(e, self.open_timeout_s, time.monotonic() - started)
+            logger.warning("%s: cannot connect: %s", self._name, link.reason)
+            return None
+        logger.info("%s: connected", self._name)
+        return container
+
+    def _session(
+        self,
+        container: av.container.InputContainer,
+        stop: threading.Event,
+        post: Callable[[str, str], None],
+        link: _Link,
+    ) -> Generator[np.ndarray, None, bool]:
+        """Decode one connection until it ends; returns whether any frame came."""
+        got_frame = False
+        link.ended("end of stream (server closed the connection)")
+        last_packet_at = time.monotonic()
+        try:
+            if not container.streams.video:
+                raise SourceError(f"{self._name}: the stream has no video track")
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate
+            self.fps = float(rate) if rate else self.fps
+            for packet in container.demux(stream):
+                last_packet_at = time.monotonic()
+                try:
+                    decoded = packet.decode()
+                except av.error.InvalidDataError as e:
+                    self.stats.corrupt += 1
+                    post(CORRUPT, f"{self._name}: undecodable packet: {e}")
+                    continue
+                for vf in decoded:
+                    now = time.monotonic()
+                    if not got_frame and link.last_frame_at is not None:
+                        gap = now - link.last_frame_at
+                        post(GAP, f"{self._name}: no frames for {gap:.2f} s")
+                    got_frame, link.last_frame_at = True, now
+                    yield vf.to_ndarray(format="bgr24")
+                if stop.is_set():
+                    break
+        except (av.error.FFmpegError, SourceError) as e:
+            link.failed(e, self.read_timeout_s, time.monotonic() - last_packet_at)
+        return got_frame
+
+    def _check_attempts(self, attempt: int, link: _Link) -> None:
+        limit = self.reconnect.max_attempts
+        if limit is None or attempt <= limit:
+            return
+        error = SourceTimeoutError if link.timed_out else SourceError
+        raise error(
+            f"{self._name}: gave up after {limit} reconnect attempts (last: {link.reason}); "
+            "check that the camera is reachable, or raise reconnect.max_attempts"
+        ) from link.error
 
 
-def _is_timeout(error: BaseException | None) -> bool:
-    return isinstance(error, (av.error.ExitError, av.error.TimeoutError, TimeoutError))
+@dataclass
+class _Link:
+    """What the reader thread knows about the connection's last failure and last frame."""
+
+    url: str
+    name: str  # the URL without its password
+    reason: str = ""
+    error: BaseException | None = None
+    timed_out: bool = False
+    last_frame_at: float | None = None
+
+    def ended(self, reason: str) -> None:
+        self.reason, self.error, self.timed_out = reason, None, False
+
+    def failed(self, error: BaseException, timeout_s: float, waited_s: float) -> None:
+        # FFmpeg's RTSP demuxer reports an interrupted (timed-out) request as "Invalid data",
+        # so a failure that took the whole timeout counts as a timeout too.
+        self.error = error
+        self.timed_out = isinstance(error, (av.error.ExitError, TimeoutError)) or (
+            waited_s >= 0.95 * timeout_s
+        )
+        if self.timed_out:
+            self.reason = f"no answer within {timeout_s:g} s (timeout)"
+        else:  # FFmpeg's message quotes the URL, password included
+            self.reason = str(error).replace(self.url, self.name)

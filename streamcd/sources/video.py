@@ -48,18 +48,14 @@ class VideoSource(ClosingMixin):
         self._on_event = on_event
         self._consumed = False
         if "://" not in self.path and not Path(self.path).exists():
-            raise SourceError(
-                f"video file not found: {self.path}; check the source's `path`"
-            )
+            raise SourceError(f"video file not found: {self.path}; check the source's `path`")
         try:
             self._container = av.open(self.path)
         except av.error.FFmpegError as e:
             raise SourceError(f"cannot open video {self.path}: {e}") from e
         try:
             if not self._container.streams.video:
-                raise SourceError(
-                    f"{self.path} has no video stream (audio or data only?)"
-                )
+                raise SourceError(f"{self.path} has no video stream (audio or data only?)")
             self._stream = self._container.streams.video[0]
             self._stream.thread_type = "AUTO"
             rate = self._stream.average_rate or self._stream.guessed_rate
@@ -83,9 +79,7 @@ class VideoSource(ClosingMixin):
 
     def __iter__(self) -> Iterator[Frame]:
         if self._consumed:
-            raise SourceError(
-                f"{self.path}: a VideoSource is read once; open a new one to re-read"
-            )
+            raise SourceError(f"{self.path}: a VideoSource is read once; open a new one to re-read")
         self._consumed = True
         first, self._first = self._first, None
         if first is None:  # closed before iteration
@@ -113,13 +107,9 @@ class VideoSource(ClosingMixin):
                     continue
                 for vf in decoded:
                     last_time = vf.time
-                    timestamp = (
-                        vf.time if vf.time is not None else index / (self.fps or 1.0)
-                    )
+                    timestamp = vf.time if vf.time is not None else index / (self.fps or 1.0)
                     image = vf.to_ndarray(format="bgr24")
-                    yield Frame(
-                        index, index + 1, float(timestamp), image, time.monotonic()
-                    )
+                    yield Frame(index, index + 1, float(timestamp), image, time.monotonic())
                     index += 1
         except av.error.FFmpegError as e:
             logger.warning(
@@ -156,8 +146,7 @@ class VideoSource(ClosingMixin):
             missing = start + duration / 1e6 - (last_time + 1 / self.fps)
             if missing > max(2 / self.fps, 0.05 * duration / 1e6):
                 logger.warning(
-                    "%s ended %.2f s before its declared duration; the file is "
-                    "probably truncated",
+                    "%s ended %.2f s before its declared duration; the file is probably truncated",
                     self.path,
                     missing,
                 )

@@ -19,9 +19,7 @@ from .live import LiveReader
 logger = logging.getLogger(__name__)
 
 
-def v4l2_options(
-    width: int | None, height: int | None, fps: float | None
-) -> dict[str, str]:
+def v4l2_options(width: int | None, height: int | None, fps: float | None) -> dict[str, str]:
     """FFmpeg v4l2 demuxer options for the requested mode (empty = the camera's default)."""
     if (width is None) != (height is None):
         raise ConfigError("webcam: give both width and height, or neither")
@@ -109,9 +107,7 @@ class WebcamSource(ClosingMixin):
 
     def close(self) -> None:
         self._reader.close()
-        if (
-            not self._reading
-        ):  # the reader thread never ran: the container is still ours
+        if not self._reading:  # the reader thread never ran: the container is still ours
             self._container.close()
 
     def _frames(
@@ -133,13 +129,9 @@ class WebcamSource(ClosingMixin):
                     return
         except av.error.FFmpegError as e:
             post(DISCONNECT, f"{self.device}: {e}")
-            raise SourceError(
-                f"webcam {self.device} stopped delivering frames: {e}"
-            ) from e
+            raise SourceError(f"webcam {self.device} stopped delivering frames: {e}") from e
         finally:
             container.close()
         if not stop.is_set():
             post(DISCONNECT, f"{self.device}: end of stream")
-            raise SourceError(
-                f"webcam {self.device} stopped delivering frames (end of stream)"
-            )
+            raise SourceError(f"webcam {self.device} stopped delivering frames (end of stream)")

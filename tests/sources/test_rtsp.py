@@ -22,10 +22,8 @@ FAST = ReconnectConfig(initial_delay_s=0.2, max_delay_s=1.0, multiplier=2.0, jit
 
 
 def fast_source(url: str, events: list, **kw) -> RtspSource:
-    options = dict(
-        open_timeout_s=2.0, read_timeout_s=1.0, reconnect=FAST, on_event=events.append
-    )
-    return RtspSource(url, **(options | kw))
+    options = {"open_timeout_s": 2.0, "read_timeout_s": 1.0, "reconnect": FAST}
+    return RtspSource(url, on_event=events.append, **(options | kw))
 
 
 class Consumer:
@@ -63,11 +61,7 @@ def wait_until(predicate, timeout_s: float, what: str) -> None:
 
 
 def open_timeouts(caplog) -> list[str]:
-    return [
-        r.getMessage()
-        for r in caplog.records
-        if "cannot connect: no answer" in r.getMessage()
-    ]
+    return [r.getMessage() for r in caplog.records if "cannot connect: no answer" in r.getMessage()]
 
 
 def kinds(events) -> list[str]:
@@ -109,9 +103,7 @@ def test_redact_hides_passwords(url, expected):
 def test_gives_up_after_max_attempts_without_a_server():
     events = []
     config = FAST.model_copy(update={"max_attempts": 2})
-    source = fast_source(
-        f"rtsp://127.0.0.1:{free_port()}/none", events, reconnect=config
-    )
+    source = fast_source(f"rtsp://127.0.0.1:{free_port()}/none", events, reconnect=config)
     start = time.monotonic()
     with source, pytest.raises(SourceError, match="gave up after 2 reconnect attempts"):
         list(source)
@@ -139,9 +131,7 @@ def test_frames_arrive_live(rtsp_server):
             if len(frames) == 10:
                 break
     assert [f.size for f in frames] == [(160, 120)] * 10
-    assert all(
-        f.image.dtype.name == "uint8" and f.image.shape == (120, 160, 3) for f in frames
-    )
+    assert all(f.image.dtype.name == "uint8" and f.image.shape == (120, 160, 3) for f in frames)
     indices = [f.index for f in frames]
     assert indices == sorted(set(indices))  # increasing, never the same frame twice
     assert all(f.number == f.index + 1 for f in frames)
@@ -168,13 +158,8 @@ def test_reconnects_after_server_restart(rtsp_server):
     assert order.index(DISCONNECT) < order.index(RECONNECT) < order.index(GAP)
     assert consumer.source.stats.reconnects >= 1
     indices = [f.index for f in consumer.frames]
-    assert indices == sorted(
-        set(indices)
-    )  # the last frame before the outage is not repeated
-    outage = (
-        consumer.frames[count_at_outage].arrival
-        - consumer.frames[count_at_outage - 1].arrival
-    )
+    assert indices == sorted(set(indices))  # the last frame before the outage is not repeated
+    outage = consumer.frames[count_at_outage].arrival - consumer.frames[count_at_outage - 1].arrival
     assert outage > 0.4
 
 

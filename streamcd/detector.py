@@ -1,0 +1,104 @@
+"""``Detector``: the OpenCV BackgroundSubtractor habit (``apply(frame) -> mask``) on the ONNX model."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .background import BackgroundManager
+from .config import BackgroundConfig, PostprocessConfig
+from .errors import ConfigError
+from .frames import Frame, Result
+from .postprocess import MaskPostprocessor
+from .processor import FrameProcessor
+from .runtime.base import ChangeModel
+
+
+_PROVISIONAL = -2  # cache key of the first frame's features while the median is collected
+
+
+class Detector:
+    """Foreground masks frame by frame, like ``cv2.BackgroundSubtractor``.
+
+    Example::
+
+        detector = streamcd.Detector()                      # shipped model, median background
+        for frame in frames:                                # HxWx3 uint8 BGR
+            mask = detector.apply(frame)                    # HxW uint8, 255 = foreground
+        background = detector.getBackgroundImage()
+
+    With the default median background, the first frames are compared against the first frame
+    until the median of ``background.frames`` frames is ready (``apply`` never holds a frame
+    back). Pass ``background=image`` (an array) to start from a known empty scene instead.
+    """
+
+    def __init__(self, model: str | Path | ChangeModel | None = None, *, provider: str = "auto",
+                 background: BackgroundConfig | dict[str, Any] | np.ndarray | None = None,
+                 postprocess: PostprocessConfig | dict[str, Any] | None = None,
+                 threshold: float | None = None, keep_distance: bool = False):
+        if isinstance(model, (str, Path)) or model is None:
+            from .runtime.onnx_model import OnnxChangeModel
+
+            model = OnnxChangeModel.load(model, provider=provider)
+        self.model = model
+        initial = background if isinstance(background, np.ndarray) else None
+        # A given picture becomes the reference at once: a median of that one frame.
+        bg_cfg = BackgroundConfig(frames=1, stride=1) if initial is not None else _as(
+            BackgroundConfig, background)
+        post_cfg = _as(PostprocessConfig, postprocess)
+        if threshold is not None:
+            post_cfg = post_cfg.model_copy(update={"threshold": threshold})
+        self._background = BackgroundManager(bg_cfg, "detector")
+        self._processor = FrameProcessor(model, self._background,
+                                         MaskPostprocessor(post_cfg, model.threshold), "detector",
+                                         keep_distance)
+        self._provisional: np.ndarray | None = None
+        if initial is not None:
+            self._background.offer(initial)
+        self._count = 0
+        self.last_result: Result | None = None
+
+    @property
+    def provider(self) -> str:
+        """The ONNX Runtime provider really used (``cpu``, ``cuda``, ``tensorrt``)."""
+        return self.model.provider
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        """Foreground mask of one BGR frame (HxW uint8, 0 or 255)."""
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=2)
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"apply expects an HxWx3 uint8 BGR image, got {image.dtype} {image.shape}")
+        frame = Frame(self._count, self._count + 1, time.time(), image, time.monotonic())
+        self._count += 1
+        if not self._background.ready:
+            if self._provisional is None:
+                self._provisional = image.copy()
+            self._background.offer(image)
+            if not self._background.ready:
+                dist = self._processor.distance(image, self._provisional, _PROVISIONAL)
+                mask, boxes, fraction = self._processor.postprocess(dist)
+                self.last_result = Result(frame, mask, boxes, fraction, dist, "detector")
+                return mask
+        self.last_result, _ = self._processor.process(frame)
+        return self.last_result.mask
+
+    def getBackgroundImage(self) -> np.ndarray | None:  # noqa: N802 - OpenCV's name, on purpose
+        """The current reference background (BGR), or the provisional one during start-up."""
+        return self._background.reference if self._background.ready else self._provisional
+
+
+def _as(cls, value):
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, dict):
+        try:
+            return cls(**value)
+        except Exception as e:
+            raise ConfigError(f"invalid {cls.__name__}: {e}") from e
+    raise ConfigError(f"expected a {cls.__name__} or a dict, got {type(value).__name__}")

@@ -1,0 +1,231 @@
+"""The pipeline: every stream of a config runs source -> background -> model -> postprocess -> sinks.
+
+Each stream runs on its own thread with its own background and sinks; the ONNX model is loaded
+once and shared (ONNX Runtime sessions are thread-safe). A failing stream is reported and does
+not stop the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .background import BackgroundManager
+from .config import PipelineConfig, StreamConfig
+from .errors import StreamcdError
+from .frames import Frame, Result, StreamEvent
+from .postprocess import MaskPostprocessor
+from .processor import FrameProcessor, StageTimes
+from .runtime.base import ChangeModel
+from .sinks import Sink, open_sink
+from .sources import Source, open_source
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StreamReport:
+    """What one stream did; ``error`` is set when it stopped on a failure."""
+
+    name: str
+    frames: int = 0
+    seconds: float = 0.0
+    dropped: int = 0
+    corrupt: int = 0
+    reconnects: int = 0
+    live: bool = False
+    error: str | None = None
+    times: StageTimes = field(default_factory=StageTimes)
+    started: float = field(default_factory=time.monotonic)
+
+    def seconds_so_far(self) -> float:
+        return self.seconds or time.monotonic() - self.started
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class PipelineReport:
+    provider: str
+    streams: list[StreamReport]
+
+    @property
+    def ok(self) -> bool:
+        return all(s.error is None for s in self.streams)
+
+
+class RunObserver:
+    """Hooks the CLI uses for progress bars and stats lines (the library itself only logs)."""
+
+    def on_start(self, stream: str, total: int | None, live: bool) -> None: ...
+
+    def on_result(self, stream: str, result: Result) -> None: ...
+
+    def on_event(self, event: StreamEvent) -> None: ...
+
+    def on_stats(self, reports: Sequence[StreamReport]) -> None: ...
+
+    def on_end(self, report: StreamReport) -> None: ...
+
+
+class StreamRunner:
+    """Runs one stream to its end (or until ``stop`` is set)."""
+
+    def __init__(self, config: StreamConfig, model: ChangeModel, observer: RunObserver):
+        self.config = config
+        self.model = model
+        self.observer = observer
+        self.report = StreamReport(config.name)
+        self._source: Source | None = None
+
+    def interrupt(self) -> None:
+        """Unblock a live source waiting for its next frame (called from another thread)."""
+        source = self._source
+        if source is not None and source.live:
+            source.close()
+
+    def run(self, stop: threading.Event, max_frames: int | None = None) -> StreamReport:
+        started = time.monotonic()
+        try:
+            self._run(stop, max_frames)
+        except StreamcdError as e:
+            self.report.error = str(e)
+            log.error("stream %s stopped: %s", self.config.name, e)
+        except Exception as e:  # one stream's bug must not take the others down
+            self.report.error = f"{type(e).__name__}: {e}"
+            log.exception("stream %s crashed", self.config.name)
+        finally:
+            self.report.seconds = time.monotonic() - started
+            self.observer.on_end(self.report)
+        return self.report
+
+    def _run(self, stop: threading.Event, max_frames: int | None) -> None:
+        cfg = self.config
+        with ExitStack() as stack:
+            sinks: list[Sink] = []
+            events: list[StreamEvent] = []
+            source = stack.enter_context(open_source(cfg.source, on_event=events.append))
+            self._source = source
+            self.report.live = source.live
+            for sink_cfg in cfg.sinks:
+                sinks.append(stack.enter_context(open_sink(sink_cfg, source.fps)))
+            cdnet_dir = cfg.source.path if cfg.source.type == "cdnet" else None
+            background = stack.enter_context(BackgroundManager(cfg.background, cfg.name, cdnet_dir))
+            processor = FrameProcessor(self.model, background, MaskPostprocessor(
+                cfg.postprocess, self.model.threshold), cfg.name)
+            self.report.times = processor.times
+            total = getattr(source, "frame_count", None)
+            if max_frames is not None and total is not None:
+                total = min(total, max_frames)
+            self.observer.on_start(cfg.name, total, source.live)
+
+            def emit(result: Result | None, new_events: list[StreamEvent]) -> None:
+                for event in new_events:
+                    named = event if event.stream else StreamEvent(
+                        event.kind, cfg.name, event.timestamp, event.detail)
+                    for sink in sinks:
+                        sink.event(named)
+                    self.observer.on_event(named)
+                if result is not None:
+                    for sink in sinks:
+                        sink.write(result)
+                    self.report.frames += 1
+                    self.observer.on_result(cfg.name, result)
+
+            pending: list[Frame] = []  # frames held while the median background is collected
+            count = 0
+            for frame in source:
+                emit(None, _drain(events))
+                if stop.is_set():
+                    break
+                count += 1
+                if background.ready:
+                    emit(*processor.process(frame))
+                else:
+                    background.offer(frame.image)
+                    pending.append(frame)
+                    if background.ready:
+                        for held in pending:
+                            emit(*processor.process(held))
+                        pending.clear()
+                if max_frames is not None and count >= max_frames:
+                    break
+            if pending and not stop.is_set():
+                background.finish_init()
+                for held in pending:
+                    emit(*processor.process(held))
+            emit(None, _drain(events))
+            stats = source.stats
+            self.report.dropped, self.report.corrupt = stats.dropped, stats.corrupt
+            self.report.reconnects = stats.reconnects
+
+
+def _drain(events: list[StreamEvent]) -> list[StreamEvent]:
+    out = events[:]
+    del events[: len(out)]
+    return out
+
+
+class Pipeline:
+    """All streams of a config, sharing one model.
+
+    Example::
+
+        report = Pipeline.from_yaml("pipelines/demo.yaml").run()
+        print(report.streams[0].frames, report.provider)
+    """
+
+    def __init__(self, config: PipelineConfig, model: ChangeModel | None = None):
+        self.config = config
+        self._model = model
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: Sequence[str] = ()) -> Pipeline:
+        return cls(PipelineConfig.from_yaml(path, overrides))
+
+    @property
+    def model(self) -> ChangeModel:
+        if self._model is None:
+            from .runtime.onnx_model import OnnxChangeModel
+
+            m = self.config.model
+            self._model = OnnxChangeModel.load(m.path, m.name, m.provider, m.threads)
+        return self._model
+
+    def run(self, max_frames: int | None = None, observer: RunObserver | None = None,
+            stop: threading.Event | None = None,
+            on_wait: Callable[[], None] | None = None) -> PipelineReport:
+        """Run every stream to its end; returns per-stream reports (errors included, not raised).
+
+        ``stop`` ends all streams early (sinks are flushed and closed as at a normal end).
+        """
+        observer = observer or RunObserver()
+        stop = stop or threading.Event()
+        model = self.model
+        runners = [StreamRunner(s, model, observer) for s in self.config.streams]
+        threads = [threading.Thread(target=r.run, args=(stop, max_frames), name=f"stream-{r.config.name}",
+                                    daemon=True) for r in runners]
+        for t in threads:
+            t.start()
+        next_stats = time.monotonic() + self.config.stats_every_s
+        interrupted = False
+        while any(t.is_alive() for t in threads):
+            for t in threads:
+                t.join(timeout=0.1)
+            if stop.is_set() and not interrupted:
+                interrupted = True
+                for r in runners:
+                    r.interrupt()
+            if time.monotonic() >= next_stats:
+                observer.on_stats([r.report for r in runners])
+                next_stats += self.config.stats_every_s
+            if on_wait:
+                on_wait()
+        return PipelineReport(model.provider, [r.report for r in runners])

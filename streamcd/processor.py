@@ -1,0 +1,95 @@
+"""One frame through the model: reference features (cached), query features, distance, mask.
+
+Shared by the Pipeline (streams) and the Detector (``apply(frame) -> mask``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .background import BackgroundManager
+from .frames import Frame, Result, StreamEvent
+from .postprocess import MaskPostprocessor
+from .runtime.base import ChangeModel, Features
+from .runtime.geometry import model_input_size, to_frame_size, to_model_input
+
+
+@dataclass
+class StageTimes:
+    """Accumulated seconds per stage (read by stats lines and benchmarks)."""
+
+    background: float = 0.0
+    inference: float = 0.0
+    postprocess: float = 0.0
+    frames: int = 0
+    reference_encodes: int = 0
+
+    def per_frame_ms(self) -> dict[str, float]:
+        n = max(self.frames, 1)
+        return {k: 1000 * getattr(self, k) / n for k in ("background", "inference", "postprocess")}
+
+
+@dataclass
+class ReferenceCache:
+    """Encoder features of the reference, recomputed only when its version or size changes."""
+
+    version: int = -1
+    size: tuple[int, int] = (0, 0)
+    features: Features = field(default_factory=tuple)
+
+    def get(self, model: ChangeModel, reference: np.ndarray, version: int, size: tuple[int, int],
+            times: StageTimes) -> Features:
+        if version != self.version or size != self.size:
+            self.features = model.encode(to_model_input(reference, size)[None])
+            self.version, self.size = version, size
+            times.reference_encodes += 1
+        return self.features
+
+
+class FrameProcessor:
+    """Runs frames of one stream through background -> model -> postprocess."""
+
+    def __init__(self, model: ChangeModel, background: BackgroundManager,
+                 postprocess: MaskPostprocessor, stream: str = "", keep_distance: bool = False):
+        self.model = model
+        self.background = background
+        self.postprocess = postprocess
+        self.stream = stream
+        self.keep_distance = keep_distance
+        self.times = StageTimes()
+        self._cache = ReferenceCache()
+
+    def distance(self, image: np.ndarray, reference: np.ndarray, version: int) -> np.ndarray:
+        """Frame-sized float32 change map of ``image`` against ``reference``."""
+        h, w = image.shape[:2]
+        size = model_input_size((w, h), self.model.multiple)
+        t0 = time.perf_counter()
+        ref = self._cache.get(self.model, reference, version, size, self.times)
+        query = self.model.encode(to_model_input(image, size)[None])
+        dist = self.model.compare(ref, query)[0]
+        self.times.inference += time.perf_counter() - t0
+        return to_frame_size(dist, (w, h))
+
+    def process(self, frame: Frame) -> tuple[Result, list[StreamEvent]]:
+        """The Result of one frame and the stream events it caused (background re-init)."""
+        t0 = time.perf_counter()
+        events = self.background.prepare(frame.image)
+        self.times.background += time.perf_counter() - t0
+        dist = self.distance(frame.image, self.background.reference, self.background.version)
+        t1 = time.perf_counter()
+        mask, boxes, fraction = self.postprocess(dist)
+        t2 = time.perf_counter()
+        self.times.postprocess += t2 - t1
+        events += self.background.observe(frame.image, mask)
+        self.times.background += time.perf_counter() - t2
+        self.times.frames += 1
+        result = Result(frame, mask, boxes, fraction, dist if self.keep_distance else None, self.stream)
+        return result, [self._named(e) for e in events]
+
+    def _named(self, event: StreamEvent) -> StreamEvent:
+        if event.stream:
+            return event
+        return StreamEvent(event.kind, self.stream, event.timestamp, event.detail)

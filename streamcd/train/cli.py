@@ -1,0 +1,67 @@
+"""``streamcd train`` and ``streamcd export`` (torch is imported only when they run)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import StreamcdError
+
+
+def _require_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError as e:
+        raise StreamcdError("training needs torch: pip install 'streamcd[train]'") from e
+
+
+def add_train_commands(sub: argparse._SubParsersAction) -> None:
+    tr = sub.add_parser("train", help="train the change model on CDnet (+ UCSD) folders")
+    tr.add_argument("--data", type=Path, default=Path("../shared/data"),
+                    help="folder holding cdnet2014/ (and optionally ucsd/)")
+    tr.add_argument("--out", type=Path, default=Path("runs/default"))
+    tr.add_argument("--minutes", type=float, default=20.0, help="wall-clock budget")
+    tr.add_argument("--max-steps", type=int, default=8000)
+    tr.add_argument("--batch", type=int, default=12)
+    tr.add_argument("--lr", type=float, default=2e-3)
+    tr.add_argument("--loss", choices=["tcl", "contrastive", "double_margin"], default="tcl")
+    tr.add_argument("--tau", type=float, default=0.1, help="TCL tolerance of unchanged pairs")
+    tr.add_argument("--margin", type=float, default=1.0, help="margin of changed pairs")
+    tr.add_argument("--ucsd-weight", type=float, default=0.3, help="share of UCSD batches (0 = off)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--threads", type=int, default=None)
+    tr.add_argument("--device", default="cpu", help="cpu or cuda")
+    tr.set_defaults(func=_cmd_train)
+
+    ex = sub.add_parser("export", help="export a checkpoint to ONNX + model card")
+    ex.add_argument("checkpoint", type=Path)
+    ex.add_argument("--out", type=Path, default=Path("export"))
+    ex.add_argument("--name", default="default")
+    ex.set_defaults(func=_cmd_export)
+
+
+def _cmd_train(args) -> int:
+    _require_torch()
+    from .loop import TrainConfig, train
+
+    if not (args.data / "cdnet2014").is_dir():
+        raise StreamcdError(f"{args.data}: no cdnet2014/ folder; point --data at the dataset root")
+    cfg = TrainConfig(data=args.data, out=args.out, minutes=args.minutes, max_steps=args.max_steps,
+                      batch=args.batch, lr=args.lr, loss=args.loss, tau=args.tau, margin=args.margin,
+                      ucsd_weight=args.ucsd_weight, seed=args.seed, threads=args.threads,
+                      device=args.device)
+    path = train(cfg)
+    print(f"checkpoint: {path}")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    _require_torch()
+    from .export import export_onnx, parity
+
+    if not args.checkpoint.exists():
+        raise StreamcdError(f"{args.checkpoint}: checkpoint not found (write one with 'streamcd train')")
+    card = export_onnx(args.checkpoint, args.out, args.name)
+    diff = parity(args.checkpoint, card)
+    print(f"model card: {card} (ONNX vs torch max abs difference {diff:.2e})")
+    return 0
