@@ -109,11 +109,17 @@ def _cmd_run(args) -> int:
         raise ConfigError("--max-frames must be at least 1")
     pipeline = Pipeline(cfg)
     stop = threading.Event()
-    _install_signal_handlers(stop)
+    previous = _install_signal_handlers(stop)
     observer = ConsoleObserver(show_progress=not args.quiet and sys.stderr.isatty())
-    log.info("model on %s", pipeline.model.provider)
-    report = pipeline.run(max_frames=args.max_frames, observer=observer, stop=stop)
-    observer.close()
+    try:
+        log.info("model on %s", pipeline.model.provider)
+        report = pipeline.run(max_frames=args.max_frames, observer=observer, stop=stop)
+    finally:
+        observer.close()
+        # main() may run inside a longer-lived process (tests, notebooks): give Ctrl-C back.
+        for signum, handler in previous.items():
+            if handler is not None:  # None: set outside Python, cannot be put back
+                signal.signal(signum, handler)
     for s in report.streams:
         if s.error:
             print(f"error: stream {s.name}: {s.error}", file=sys.stderr)
@@ -126,10 +132,13 @@ def _cmd_run(args) -> int:
     return EXIT_OK if report.ok else EXIT_FAILURE
 
 
-def _install_signal_handlers(stop: threading.Event) -> None:
-    """First SIGINT/SIGTERM: stop reading, flush and close sinks. Second: exit at once."""
+def _install_signal_handlers(stop: threading.Event) -> dict[int, object]:
+    """First SIGINT/SIGTERM: stop reading, flush and close sinks. Second: exit at once.
+
+    Returns the handlers they replace, for the caller to restore.
+    """
     if threading.current_thread() is not threading.main_thread():
-        return
+        return {}
 
     def handler(signum, _frame):
         if stop.is_set():
@@ -138,8 +147,7 @@ def _install_signal_handlers(stop: threading.Event) -> None:
                     signal.Signals(signum).name)
         stop.set()
 
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    return {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .yamlconf import load_validated
 
@@ -221,13 +221,15 @@ class PipelineConfig(_Schema):
     streams: list[StreamConfig] = Field(min_length=1)
     stats_every_s: float = Field(10.0, gt=0, description="period of the stats line of live streams")
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> PipelineConfig:
-        names = [s.name for s in self.streams]
+    @field_validator("streams")
+    @classmethod
+    def _unique_names(cls, streams: list[StreamConfig]) -> list[StreamConfig]:
+        # A field validator, so that the error points at the `streams:` line, not the file's top.
+        names = [s.name for s in streams]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"stream names must be unique; repeated: {', '.join(dupes)}")
-        return self
+        return streams
 
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> PipelineConfig:

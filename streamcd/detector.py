@@ -45,6 +45,8 @@ class Detector:
             model = OnnxChangeModel.load(model, provider=provider)
         self.model = model
         initial = background if isinstance(background, np.ndarray) else None
+        if initial is not None and initial.ndim == 2:  # grey, as apply() accepts it
+            initial = np.repeat(initial[..., None], 3, axis=2)
         # A given picture becomes the reference at once: a median of that one frame.
         bg_cfg = BackgroundConfig(frames=1, stride=1) if initial is not None else _as(
             BackgroundConfig, background)

@@ -137,6 +137,7 @@ class StreamRunner:
                     for sink in sinks:
                         sink.write(result)
                     self.report.frames += 1
+                    self._copy_stats(source)
                     self.observer.on_result(cfg.name, result)
 
             pending: list[Frame] = []  # frames held while the median background is collected
@@ -162,9 +163,12 @@ class StreamRunner:
                 for held in pending:
                     emit(*processor.process(held))
             emit(None, _drain(events))
-            stats = source.stats
-            self.report.dropped, self.report.corrupt = stats.dropped, stats.corrupt
-            self.report.reconnects = stats.reconnects
+            self._copy_stats(source)
+
+    def _copy_stats(self, source: Source) -> None:
+        stats = source.stats
+        self.report.dropped, self.report.corrupt = stats.dropped, stats.corrupt
+        self.report.reconnects = stats.reconnects
 
 
 def _drain(events: list[StreamEvent]) -> list[StreamEvent]:

@@ -25,9 +25,11 @@ def load_validated(schema: type[M], path: Path, overrides: typing.Sequence[str] 
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read config file: {e}") from e
     data, lines = parse_yaml(text, str(path))
+    origins: dict[Loc, str] = {}
     for item in overrides:
         data = apply_override(data, item)
-    return validate(schema, data, lines, str(path))
+        origins[_override_loc(item)] = item
+    return validate(schema, data, lines, str(path), origins)
 
 
 def parse_yaml(text: str, name: str = "<config>") -> tuple[Any, dict[Loc, int]]:
@@ -70,7 +72,7 @@ def apply_override(data: dict[str, Any], item: str) -> dict[str, Any]:
     if "=" not in item:
         raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. model.provider=cpu")
     key, raw = item.split("=", 1)
-    parts = [p for p in _INDEX.sub(r".\1", key.strip()).split(".") if p]
+    parts = _key_parts(key)
     if not parts:
         raise ConfigError(f"--set {item!r}: empty key")
     try:
@@ -100,11 +102,22 @@ def apply_override(data: dict[str, Any], item: str) -> dict[str, Any]:
     return data
 
 
-def validate(schema: type[M], data: Any, lines: dict[Loc, int], name: str) -> M:
+def _key_parts(key: str) -> list[str]:
+    return [p for p in _INDEX.sub(r".\1", key.strip()).split(".") if p]
+
+
+def _override_loc(item: str) -> Loc:
+    return tuple(int(p) if p.isdigit() else p for p in _key_parts(item.split("=", 1)[0]))
+
+
+def validate(schema: type[M], data: Any, lines: dict[Loc, int], name: str,
+             origins: dict[Loc, str] | None = None) -> M:
+    """Validate ``data``; errors name the key path and its YAML line, or the ``--set`` that set it
+    (``origins`` maps an overridden key path to its ``KEY=VALUE`` string)."""
     try:
         return schema.model_validate(data)
     except ValidationError as e:
-        messages = [_describe(schema, err, data, lines) for err in e.errors()]
+        messages = [_describe(schema, err, data, lines, origins or {}) for err in e.errors()]
         head = f"{name}: invalid configuration ({len(messages)} problem{'s' * (len(messages) > 1)})"
         raise ConfigError("\n  ".join([head, *messages])) from None
 
@@ -142,19 +155,35 @@ def _line_of(loc: Loc, lines: dict[Loc, int]) -> int | None:
     return None
 
 
-def _describe(schema: type[BaseModel], err: dict[str, Any], data: Any, lines: dict[Loc, int]) -> str:
-    loc = _data_loc(tuple(err["loc"]), data)
-    line = _line_of(loc, lines)
-    where = f"{_format_loc(loc)} (line {line})" if line else _format_loc(loc)
+def _origin_of(loc: Loc, origins: dict[Loc, str]) -> str | None:
+    """The ``--set`` item that wrote ``loc`` or one of its parents (the deepest such)."""
+    for cut in range(len(loc), 0, -1):
+        if loc[:cut] in origins:
+            return origins[loc[:cut]]
+    return None
+
+
+def _describe(schema: type[BaseModel], err: dict[str, Any], data: Any, lines: dict[Loc, int],
+              origins: dict[Loc, str]) -> str:
     kind = err["type"]
-    msg = err["msg"]
+    loc = _data_loc(tuple(err["loc"]), data)
+    if kind == "union_tag_invalid":
+        loc += ("type",)  # point at the bad `type:` line, not at the mapping holding it
+    origin = _origin_of(loc, origins)
+    line = _line_of(loc, lines)
+    if origin is not None:  # the YAML line would point at a value the override replaced
+        where = f"{_format_loc(loc)} (from --set {origin})"
+    else:
+        where = f"{_format_loc(loc)} (line {line})" if line else _format_loc(loc)
+    msg = err["msg"].removeprefix("Value error, ")
     if kind == "extra_forbidden":
         allowed = _allowed_keys(schema, loc[:-1], data)
         msg = f"unknown key {loc[-1]!r}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
     elif kind == "union_tag_invalid":
         msg = f"unknown type {err['input'].get('type')!r}; allowed: {err['ctx']['expected_tags']}"
     elif kind == "union_tag_not_found":
-        msg = f"missing 'type'; allowed: {err['ctx']['tag']} one of the known types"
+        tags = _union_tags(schema, loc, data)
+        msg = "missing key 'type'" + (f"; allowed types: {', '.join(tags)}" if tags else "")
     elif kind == "missing":
         msg = "required key is missing"
     elif not kind.startswith("value_error"):
@@ -162,18 +191,44 @@ def _describe(schema: type[BaseModel], err: dict[str, Any], data: Any, lines: di
     return f"{where}: {msg}"
 
 
-def _allowed_keys(schema: type[BaseModel], loc: Loc, data: Any) -> list[str]:
-    """Field names of the model that sits at ``loc`` in the schema (for unknown-key errors)."""
+def _walk(schema: type[BaseModel], loc: Loc, data: Any) -> Any:
+    """The schema type that sits at ``loc`` (a model class, a ``list[...]``), or None."""
     cls: Any = schema
     node = data
     for part in loc:
-        node = node[part] if isinstance(node, (dict, list)) else None
+        try:
+            node = node[part] if isinstance(node, (dict, list)) else None
+        except (KeyError, IndexError, TypeError):
+            node = None
         cls = _unwrap(cls, part, node)
         if cls is None:
-            return []
+            return None
+    return cls
+
+
+def _allowed_keys(schema: type[BaseModel], loc: Loc, data: Any) -> list[str]:
+    """Field names of the model that sits at ``loc`` in the schema (for unknown-key errors)."""
+    cls = _walk(schema, loc, data)
     if isinstance(cls, type) and issubclass(cls, BaseModel):
         return list(cls.model_fields)
     return []
+
+
+def _union_tags(schema: type[BaseModel], loc: Loc, data: Any) -> list[str]:
+    """The ``type`` values a discriminated union at ``loc`` accepts (for a missing ``type``)."""
+    if not loc:
+        return []
+    parent, part = _walk(schema, loc[:-1], data), loc[-1]
+    if isinstance(parent, type) and issubclass(parent, BaseModel) and part in parent.model_fields:
+        annotation = parent.model_fields[part].annotation
+    elif typing.get_origin(parent) is list:
+        annotation = typing.get_args(parent)[0]
+    else:
+        return []
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    members = [getattr(m, "model_fields", {}).get("type") for m in typing.get_args(annotation)]
+    return [f.default for f in members if f is not None and isinstance(f.default, str)]
 
 
 def _unwrap(cls: Any, part: Any, node: Any) -> Any:

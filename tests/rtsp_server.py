@@ -46,10 +46,7 @@ def main() -> int:
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(
         PIPELINE.format(
-            width=args.width,
-            height=args.height,
-            fps=args.fps,
-            keyint=max(args.fps // 5, 1),
+            width=args.width, height=args.height, fps=args.fps, keyint=max(args.fps // 5, 1)
         )
     )
     factory.set_shared(True)

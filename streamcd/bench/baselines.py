@@ -1,20 +1,15 @@
 """Classic background subtractors as CDnet baselines, resolved by name through one table.
 
-Every baseline runs with its library defaults. Only mask value 255 is foreground: the 127
+Every baseline runs with its library defaults. SuBSENSE, LOBSTER and PAWCS come from
+bgslibrary (``pybgs``, the optional ``bench`` extra); without it they are listed as unavailable
+(:func:`unavailable_reason`) and the bench skips them. Only mask value 255 is foreground: the 127
 shadow label of MOG2 and KNN counts as background, as the CDnet comparator reads it.
 
 Adding a method is one :func:`register_baseline` call with a factory returning an object with
-``apply(image_bgr) -> mask`` (OpenCV's BackgroundSubtractor habit). For example, SuBSENSE
-from pybgs (not a dependency; import it inside the factory)::
+``apply(image_bgr) -> mask`` (OpenCV's BackgroundSubtractor habit); name the optional module
+it imports in ``requires`` so that a missing one is skipped with an install hint::
 
-    def _subsense():
-        try:
-            import pybgs
-        except ImportError as e:
-            raise ModelError("SuBSENSE needs pybgs: pip install pybgs") from e
-        return pybgs.SuBSENSE()
-
-    register_baseline("subsense", _subsense, "SuBSENSE (pybgs)")
+    register_baseline("vibe", lambda: pybgs_vibe(), "ViBe (bgslibrary)", requires="pybgs")
 
 Usage::
 
@@ -54,29 +49,59 @@ class Baseline:
     name: str
     factory: Callable[[], Subtractor]
     description: str = ""
+    requires: str | None = None  # importable module the factory needs (optional dependency)
 
 
 _REGISTRY: dict[str, Baseline] = {}
 
 
-def register_baseline(name: str, factory: Callable[[], Subtractor], description: str = "") -> None:
-    """Add a method to the table (a later registration under the same name replaces it)."""
-    _REGISTRY[name] = Baseline(name, factory, description)
+def register_baseline(name: str, factory: Callable[[], Subtractor], description: str = "",
+                      requires: str | None = None) -> None:
+    """Add a method to the table (a later registration under the same name replaces it).
+
+    requires: a module the factory imports (e.g. "pybgs"); when it is not installed the method
+    is reported by :func:`unavailable_reason` instead of failing at run time.
+    """
+    _REGISTRY[name] = Baseline(name, factory, description, requires)
 
 
 def baseline_names() -> tuple[str, ...]:
     return tuple(sorted(_REGISTRY))
 
 
-def create_subtractor(name: str) -> Subtractor:
-    """A fresh subtractor for ``name``; an unknown name is a ConfigError listing the valid ones."""
+def get_baseline(name: str) -> Baseline:
+    """The registered method ``name``; ConfigError listing the valid names otherwise."""
     try:
-        baseline = _REGISTRY[name]
+        return _REGISTRY[name]
     except KeyError:
         raise ConfigError(
             f"unknown baseline {name!r}; valid names: {', '.join(baseline_names())}"
         ) from None
+
+
+def unavailable_reason(name: str) -> str | None:
+    """Why baseline ``name`` cannot run here (with an install hint), or None when it can."""
+    import importlib.util
+
+    baseline = get_baseline(name)
+    if baseline.requires and importlib.util.find_spec(baseline.requires) is None:
+        return (f"{name} needs {baseline.requires}, which is not installed: "
+                f"apt-get install libopencv-dev cmake && pip install 'streamcd[bench]' "
+                f"(builds bgslibrary from source, several minutes)")
+    return None
+
+
+def create_subtractor(name: str) -> Subtractor:
+    """A fresh subtractor for ``name``; an unknown name is a ConfigError listing the valid ones."""
+    baseline = get_baseline(name)
+    reason = unavailable_reason(name)
+    if reason:
+        raise BaselineUnavailableError(reason)
     return baseline.factory()
+
+
+class BaselineUnavailableError(ConfigError):
+    """The method's optional library is not installed (the message says how to install it)."""
 
 
 def _mog2() -> Subtractor:
@@ -107,6 +132,23 @@ register_baseline("mog2", _mog2, "OpenCV MOG2 (Zivkovic 2004/2006), shadows -> b
 register_baseline("knn", _knn, "OpenCV KNN (Zivkovic 2006), shadows -> background")
 register_baseline("gsoc", _gsoc, "OpenCV contrib bgsegm GSOC (GSoC 2017)")
 register_baseline("cnt", _cnt, "OpenCV contrib bgsegm CNT (Zeevi 2016)")
+
+
+def _bgs(algorithm: str) -> Callable[[], Subtractor]:
+    """A bgslibrary algorithm; it reads/writes ``./config/<algorithm>.xml`` in the working
+    directory, so run it where no other run shares that directory (the bench's workers do)."""
+
+    def factory() -> Subtractor:
+        import pybgs
+
+        return getattr(pybgs, algorithm)()
+
+    return factory
+
+
+register_baseline("subsense", _bgs("SuBSENSE"), "SuBSENSE (St-Charles 2015), bgslibrary", "pybgs")
+register_baseline("lobster", _bgs("LOBSTER"), "LOBSTER (St-Charles 2014), bgslibrary", "pybgs")
+register_baseline("pawcs", _bgs("PAWCS"), "PAWCS (St-Charles 2016), bgslibrary", "pybgs")
 
 
 def binary_mask(mask: np.ndarray) -> np.ndarray:

@@ -105,6 +105,14 @@ class OnnxChangeModel:
     def compare(self, reference: Features, query: Features) -> np.ndarray:
         """Distance maps (N, H/stride, W/stride) float32 between reference and query features."""
         n = query[0].shape[0]
+        if len(reference) != len(query) or any(
+            r.shape[0] not in (1, n) or r.shape[1:] != q.shape[1:] for r, q in zip(reference, query)
+        ):
+            raise ModelError(
+                "compare needs reference and query features of the same image size, and a "
+                f"reference batch of 1 or {n}; got {[r.shape for r in reference]} and "
+                f"{[q.shape for q in query]}"
+            )
         if reference[0].shape[0] != n:  # one reference for a batch of frames
             reference = tuple(np.repeat(r, n, axis=0) for r in reference)
         feeds = dict(zip(self._head_in, (*reference, *query)))

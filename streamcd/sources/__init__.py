@@ -13,15 +13,7 @@ Example:
 from __future__ import annotations
 
 from ..errors import ConfigError
-from .base import (
-    CORRUPT,
-    DISCONNECT,
-    GAP,
-    RECONNECT,
-    EventCallback,
-    Source,
-    SourceStats,
-)
+from .base import CORRUPT, DISCONNECT, GAP, RECONNECT, EventCallback, Source, SourceStats
 from .cdnet import CdnetSource
 from .images import ImagesSource
 from .live import LiveReader

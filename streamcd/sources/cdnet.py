@@ -56,6 +56,11 @@ class CdnetSource(ClosingMixin):
         return cls(config.path, config.temporal_roi_only, config.on_corrupt, on_event)
 
     @property
+    def frame_count(self) -> int:
+        """Frames this source will read (fewer if some are corrupt and skipped)."""
+        return len(self.numbers)
+
+    @property
     def numbers(self) -> range:
         """The file numbers this source reads."""
         if self.temporal_roi_only:

@@ -63,8 +63,7 @@ class ImagesSource(ClosingMixin):
             raise ConfigError(f"images source: fps must be > 0, got {fps}")
         self.pattern = pattern
         self.paths = sorted(
-            (p for p in glob.glob(pattern, recursive=True) if Path(p).is_file()),
-            key=natural_key,
+            (p for p in glob.glob(pattern, recursive=True) if Path(p).is_file()), key=natural_key
         )
         if not self.paths:
             raise SourceError(f"no files match the images pattern {pattern!r}; check `pattern`")
@@ -79,6 +78,11 @@ class ImagesSource(ClosingMixin):
         cls, config: ImagesSourceConfig, on_event: EventCallback | None = None
     ) -> ImagesSource:
         return cls(config.pattern, config.fps, config.on_corrupt, on_event)
+
+    @property
+    def frame_count(self) -> int:
+        """Files matched (frames read, unless some are corrupt and skipped)."""
+        return len(self.paths)
 
     def __iter__(self) -> Iterator[Frame]:
         index = 0

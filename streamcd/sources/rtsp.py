@@ -17,15 +17,7 @@ import numpy as np
 from ..config import ReconnectConfig, RtspSourceConfig
 from ..errors import SourceError, SourceTimeoutError
 from ..frames import Frame
-from .base import (
-    CORRUPT,
-    DISCONNECT,
-    GAP,
-    RECONNECT,
-    ClosingMixin,
-    EventCallback,
-    SourceStats,
-)
+from .base import CORRUPT, DISCONNECT, GAP, RECONNECT, ClosingMixin, EventCallback, SourceStats
 from .live import LiveReader
 
 logger = logging.getLogger(__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
@@ -52,7 +53,10 @@ class VideoSource(ClosingMixin):
         try:
             self._container = av.open(self.path)
         except av.error.FFmpegError as e:
-            raise SourceError(f"cannot open video {self.path}: {e}") from e
+            raise SourceError(
+                f"cannot open video {self.path}: {e}; is it a video FFmpeg can read, complete "
+                "(an MP4 cut short loses its index) and readable?"
+            ) from e
         try:
             if not self._container.streams.video:
                 raise SourceError(f"{self.path} has no video stream (audio or data only?)")
@@ -60,6 +64,10 @@ class VideoSource(ClosingMixin):
             self._stream.thread_type = "AUTO"
             rate = self._stream.average_rate or self._stream.guessed_rate
             self.fps: float | None = float(rate) if rate else None
+            declared = self._stream.frames or None  # from the container; 0 when unknown
+            if declared is not None and max_frames is not None:
+                declared = min(declared, max_frames)
+            self.frame_count: int | None = declared  # expected frames, for progress bars
             self._decoded = self._decode()
             self._first = next(self._decoded, None)
             if self._first is None:
@@ -84,9 +92,8 @@ class VideoSource(ClosingMixin):
         first, self._first = self._first, None
         if first is None:  # closed before iteration
             return
-        for frame in _chain(first, self._decoded):
-            if self.max_frames is not None and frame.index >= self.max_frames:
-                break
+        # islice stops before decoding a frame past max_frames.
+        for frame in itertools.islice(_chain(first, self._decoded), self.max_frames):
             self.stats.frames += 1
             yield frame
 
@@ -113,15 +120,9 @@ class VideoSource(ClosingMixin):
                     index += 1
         except av.error.FFmpegError as e:
             logger.warning(
-                "%s: read failed after %d frames (truncated or damaged?): %s",
-                self.path,
-                index,
-                e,
+                "%s: read failed after %d frames (truncated or damaged?): %s", self.path, index, e
             )
-            emit(
-                self._on_event,
-                make_event(CORRUPT, f"read failed after frame {index}: {e}"),
-            )
+            emit(self._on_event, make_event(CORRUPT, f"read failed after frame {index}: {e}"))
             return
         self._check_complete(index, last_time)
 

@@ -94,12 +94,7 @@ class WebcamSource(ClosingMixin):
         cls, config: WebcamSourceConfig, on_event: EventCallback | None = None
     ) -> WebcamSource:
         return cls(
-            config.device,
-            config.width,
-            config.height,
-            config.fps,
-            config.queue_size,
-            on_event,
+            config.device, config.width, config.height, config.fps, config.queue_size, on_event
         )
 
     def __iter__(self) -> Iterator[Frame]:

@@ -47,6 +47,7 @@ def test_reads_all_frames_numbered_as_files(small_highway):
 
 def test_temporal_roi_only_keeps_file_numbers(small_highway):
     with CdnetSource(small_highway, temporal_roi_only=True) as source:
+        assert source.frame_count == 15
         frames = list(source)
     assert [f.number for f in frames] == list(range(11, 26))
     assert [f.index for f in frames] == list(range(15))

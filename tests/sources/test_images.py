@@ -41,6 +41,7 @@ def test_natural_order_and_numbers(tmp_path):
     names = [f"frame_{n}.png" for n in range(1, 13)]  # as text, frame_10 < frame_2
     write_sequence(tmp_path, names)
     with ImagesSource(str(tmp_path / "frame_*.png"), fps=10) as source:
+        assert source.frame_count == 12
         frames = list(source)
     assert [f.number for f in frames] == list(range(1, 13))
     assert [int(f.image[0, 0, 0]) for f in frames] == [10 * n for n in range(1, 13)]

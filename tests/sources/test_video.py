@@ -18,7 +18,7 @@ def test_reads_every_frame_in_order(square_clip):
     path, originals, _ = square_clip
     with VideoSource(path) as source:
         assert isinstance(source, Source) and not source.live
-        assert source.fps == pytest.approx(25)
+        assert source.fps == pytest.approx(25) and source.frame_count == 40
         frames = list(source)
     assert len(frames) == 40 == source.stats.frames
     assert [f.index for f in frames] == list(range(40))
@@ -42,6 +42,7 @@ def test_reads_every_frame_in_order(square_clip):
 )
 def test_max_frames(square_clip, max_frames, expected):
     with VideoSource(square_clip[0], max_frames=max_frames) as source:
+        assert source.frame_count == expected
         assert [f.number for f in source] == list(range(1, expected + 1))
 
 

@@ -1,0 +1,325 @@
+"""Run one method over one video, frame by frame, timing every stage.
+
+A run reads the source in order (CDnet: frames 1..N, as the protocol requires), writes one
+``bin%06d.png`` per frame and returns a :class:`MethodRun`: seconds per stage (decode /
+background / inference / postprocess / write), end-to-end wall time and the peak RSS.
+
+:func:`run_isolated` runs it in a fresh spawned process inside its own temporary working
+directory: the peak RSS is then the method's own, and libraries that write files into the
+working directory (bgslibrary's ``./config/*.xml``) never share one. Usage::
+
+    spec = RunSpec("mog2", "data/cdnet2014/baseline/highway", "out/mog2/baseline/highway")
+    run = run_isolated(spec, on_frames=bar.update)
+    print(run.fps, run.ms_per_frame())
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import resource
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SinkError, StreamcdError
+from ..frames import Frame
+from .evaluate import RESULT_NAME
+
+log = logging.getLogger(__name__)
+
+#: The method name of the streamcd model in every bench table.
+MODEL_METHOD = "streamcd"
+STAGES = ("decode", "background", "inference", "postprocess", "write")
+#: Stages that are the method's own work (no I/O): its "compute" time.
+COMPUTE_STAGES = ("background", "inference", "postprocess")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to run (picklable: it crosses to the worker process).
+
+    source: a CDnet video folder or any video file PyAV reads.
+    background_init: streamcd only; "cdnet" takes the median of the frames before the
+        temporalROI and falls back to a median of the first stream frames when there are none.
+    """
+
+    method: str
+    source: str | Path
+    out_dir: str | Path
+    max_frames: int | None = None
+    model: str | None = None
+    provider: str = "auto"
+    threads: int | None = None
+    background_init: str = "cdnet"
+
+
+@dataclass(frozen=True)
+class StageSeconds:
+    decode: float = 0.0
+    background: float = 0.0
+    inference: float = 0.0
+    postprocess: float = 0.0
+    write: float = 0.0
+
+    @property
+    def compute(self) -> float:
+        return sum(getattr(self, s) for s in COMPUTE_STAGES)
+
+
+@dataclass(frozen=True)
+class MethodRun:
+    """Timings of one method on one video. ``peak_rss_mb`` is the run's process peak."""
+
+    method: str
+    source: str
+    frames: int
+    seconds: StageSeconds
+    wall_s: float
+    peak_rss_mb: float | None = None
+    provider: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def fps(self) -> float:
+        """End-to-end frames per second (decode and write included)."""
+        return self.frames / self.wall_s if self.wall_s > 0 else float("nan")
+
+    def ms_per_frame(self) -> dict[str, float]:
+        """Milliseconds per frame for each stage, plus ``compute`` and ``total`` (wall)."""
+        n = max(self.frames, 1)
+        out = {s: 1000 * getattr(self.seconds, s) / n for s in STAGES}
+        out["compute"] = 1000 * self.seconds.compute / n
+        out["total"] = 1000 * self.wall_s / n
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "source": self.source,
+            "frames": self.frames,
+            "fps": self.fps,
+            "wall_s": self.wall_s,
+            "peak_rss_mb": self.peak_rss_mb,
+            "provider": self.provider,
+            "ms_per_frame": self.ms_per_frame(),
+        }
+
+
+class _Timed:
+    """Per-stage seconds, accumulated by the run loop."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(STAGES, 0.0)
+
+    def add(self, stage: str, start: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] += now - start
+        return now
+
+
+class _BaselineMethod:
+    """A registered subtractor: ``apply`` is the whole background stage."""
+
+    provider = None
+
+    def __init__(self, name: str) -> None:
+        from .baselines import create_subtractor
+
+        self.subtractor = create_subtractor(name)
+
+    def feed(self, frame: Frame, timed: _Timed) -> list[tuple[Frame, np.ndarray]]:
+        from .baselines import binary_mask
+
+        t = time.perf_counter()
+        mask = self.subtractor.apply(frame.image)
+        t = timed.add("background", t)
+        mask = binary_mask(mask)
+        timed.add("postprocess", t)
+        return [(frame, mask)]
+
+    def flush(self, timed: _Timed) -> list[tuple[Frame, np.ndarray]]:
+        return []
+
+
+class _ModelMethod:
+    """The streamcd model: background manager, ONNX model and postprocess, as the pipeline runs them."""
+
+    def __init__(self, spec: RunSpec) -> None:
+        from ..background import BackgroundManager
+        from ..config import BackgroundConfig, PostprocessConfig
+        from ..postprocess import MaskPostprocessor
+        from ..processor import FrameProcessor
+        from ..runtime.onnx_model import OnnxChangeModel
+
+        model = OnnxChangeModel.load(spec.model, provider=spec.provider, threads=spec.threads)
+        cdnet_dir = Path(spec.source) if (Path(spec.source) / "input").is_dir() else None
+        init = spec.background_init if cdnet_dir is not None else "median"
+        self.background = BackgroundManager(BackgroundConfig(init=init), MODEL_METHOD, cdnet_dir)
+        self.processor = FrameProcessor(
+            model, self.background, MaskPostprocessor(PostprocessConfig(), model.threshold)
+        )
+        self.provider = model.provider
+        self._pending: list[Frame] = []
+
+    def feed(self, frame: Frame, timed: _Timed) -> list[tuple[Frame, np.ndarray]]:
+        if self.background.ready:
+            return [self._process(frame)]
+        # Frames held while the median background is collected, as StreamRunner does.
+        t = time.perf_counter()
+        self.background.offer(frame.image)
+        timed.add("background", t)
+        self._pending.append(frame)
+        return self.flush(timed) if self.background.ready else []
+
+    def flush(self, timed: _Timed) -> list[tuple[Frame, np.ndarray]]:
+        if self._pending and not self.background.ready:
+            t = time.perf_counter()
+            self.background.finish_init()
+            timed.add("background", t)
+        held, self._pending = self._pending, []
+        return [self._process(f) for f in held]
+
+    def _process(self, frame: Frame) -> tuple[Frame, np.ndarray]:
+        result, _ = self.processor.process(frame)
+        return frame, result.mask
+
+    def close(self) -> None:
+        self.background.close()
+
+    def stage_seconds(self) -> dict[str, float]:
+        t = self.processor.times
+        return {"background": t.background, "inference": t.inference, "postprocess": t.postprocess}
+
+
+@contextmanager
+def _open_frames(spec: RunSpec) -> Iterator[Iterator[Frame]]:
+    from ..sources.cdnet import CdnetSource
+    from ..sources.video import VideoSource
+
+    source_path = Path(spec.source)
+    if (source_path / "input").is_dir():
+        source = CdnetSource(source_path)
+    else:
+        source = VideoSource(source_path, max_frames=spec.max_frames)
+    with source:
+        yield iter(source)
+
+
+def run_method(spec: RunSpec, on_frames: Callable[[int], None] | None = None) -> MethodRun:
+    """Run ``spec`` in this process. ``on_frames(k)`` is told every k frames written."""
+    import cv2
+
+    out_dir = Path(spec.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    method = _ModelMethod(spec) if spec.method == MODEL_METHOD else _BaselineMethod(spec.method)
+    timed = _Timed()
+    written = read = 0
+
+    def write(items: list[tuple[Frame, np.ndarray]]) -> None:
+        nonlocal written
+        t = time.perf_counter()
+        for frame, mask in items:
+            target = out_dir / RESULT_NAME.format(frame.number)
+            if not cv2.imwrite(str(target), mask):
+                raise SinkError(f"cannot write {target}: check that {out_dir} is writable")
+        timed.add("write", t)
+        written += len(items)
+        if on_frames and items:
+            on_frames(len(items))
+
+    started = time.perf_counter()
+    try:
+        with _open_frames(spec) as frames:
+            while spec.max_frames is None or read < spec.max_frames:
+                t = time.perf_counter()
+                frame = next(frames, None)
+                timed.add("decode", t)
+                if frame is None:
+                    break
+                read += 1
+                write(method.feed(frame, timed))
+        write(method.flush(timed))
+    finally:
+        if isinstance(method, _ModelMethod):
+            method.close()
+    wall = time.perf_counter() - started
+    if isinstance(method, _ModelMethod):
+        # The processor's own clock splits background / inference / postprocess exactly;
+        # the loop's clock above only saw background.offer() during the median collection.
+        own = method.stage_seconds()
+        timed.seconds["background"] += own["background"]
+        timed.seconds["inference"] = own["inference"]
+        timed.seconds["postprocess"] = own["postprocess"]
+    run = MethodRun(spec.method, str(spec.source), written, StageSeconds(**timed.seconds), wall,
+                    _peak_rss_mb(), method.provider)
+    ms = run.ms_per_frame()
+    log.info("%s on %s: %d frames, %.2f ms/frame compute, %.1f fps end to end",
+             spec.method, spec.source, written, ms["compute"], run.fps)
+    return run
+
+
+def _peak_rss_mb() -> float:
+    # Linux reports ru_maxrss in KiB.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class WorkerError(StreamcdError, RuntimeError):
+    """A method failed in its worker process; the message carries the worker's error."""
+
+
+def _worker(spec: RunSpec, messages: multiprocessing.Queue) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        with tempfile.TemporaryDirectory(prefix="streamcd-bench-") as workdir:
+            os.chdir(workdir)  # bgslibrary writes ./config/<Algorithm>.xml here
+            run = run_method(spec, on_frames=lambda k: messages.put(("frames", k)))
+        messages.put(("done", run))
+    except BaseException as e:  # reported to the parent, which raises it
+        messages.put(("error", f"{type(e).__name__}: {e}"))
+
+
+def run_isolated(spec: RunSpec, on_frames: Callable[[int], None] | None = None,
+                 timeout_s: float | None = None) -> MethodRun:
+    """:func:`run_method` in a fresh spawned process (own peak RSS, own working directory)."""
+    ctx = multiprocessing.get_context("spawn")
+    messages = ctx.Queue()
+    process = ctx.Process(target=_worker, args=(spec, messages), daemon=True,
+                          name=f"bench-{spec.method}")
+    process.start()
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    try:
+        while True:
+            try:
+                kind, payload = messages.get(timeout=0.5)
+            except queue.Empty:
+                if not process.is_alive():
+                    raise WorkerError(
+                        f"{spec.method} on {spec.source}: worker exited with code "
+                        f"{process.exitcode} without a result (crashed in native code?)"
+                    ) from None
+                if deadline is not None and time.monotonic() > deadline:
+                    raise WorkerError(f"{spec.method} on {spec.source}: over {timeout_s} s") from None
+                continue
+            if kind == "frames":
+                if on_frames:
+                    on_frames(payload)
+            elif kind == "done":
+                return payload
+            else:
+                raise WorkerError(f"{spec.method} on {spec.source}: {payload}")
+    finally:
+        if process.is_alive():
+            process.join(timeout=5)
+        if process.is_alive():
+            process.terminate()
+            process.join()
+        messages.close()
+
