@@ -204,6 +204,22 @@ class ModelConfig(_Schema):
     threads: int | None = Field(None, ge=1, description="CPU intra-op threads; None = all cores")
 
 
+class MetricsConfig(_Schema):
+    """Per-stream stats (fps in/out, drops, reconnects, latency p50/p99) rewritten to a file."""
+
+    path: Path | None = Field(
+        None, description="*.json, or *.prom (Prometheus text format); None = no metrics file"
+    )
+    every_s: float = Field(5.0, gt=0, description="seconds between rewrites")
+
+    @field_validator("path")
+    @classmethod
+    def _known_format(cls, path: Path | None) -> Path | None:
+        if path is not None and path.suffix not in (".json", ".prom"):
+            raise ValueError(f"metrics.path must end in .json or .prom, got '{path.name}'")
+        return path
+
+
 class StreamConfig(_Schema):
     """One input stream with its own background, postprocess and sinks."""
 
@@ -220,6 +236,7 @@ class PipelineConfig(_Schema):
     model: ModelConfig = ModelConfig()
     streams: list[StreamConfig] = Field(min_length=1)
     stats_every_s: float = Field(10.0, gt=0, description="period of the stats line of live streams")
+    metrics: MetricsConfig = MetricsConfig()
 
     @field_validator("streams")
     @classmethod

@@ -24,6 +24,7 @@ from .processor import FrameProcessor, StageTimes
 from .runtime.base import ChangeModel
 from .sinks import Sink, open_sink
 from .sources import Source, open_source
+from .stats import MetricsWriter, StreamMeter
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class StreamReport:
     error: str | None = None
     times: StageTimes = field(default_factory=StageTimes)
     started: float = field(default_factory=time.monotonic)
+    meter: StreamMeter = field(default_factory=StreamMeter)  # fps and latency, last seconds
 
     def seconds_so_far(self) -> float:
         return self.seconds or time.monotonic() - self.started
@@ -111,7 +113,16 @@ class StreamRunner:
         with ExitStack() as stack:
             sinks: list[Sink] = []
             events: list[StreamEvent] = []
-            source = stack.enter_context(open_source(cfg.source, on_event=events.append))
+            deliver_now = threading.Event()  # set once sinks and ``emit`` are ready
+
+            def on_source_event(event: StreamEvent) -> None:
+                # Called on this thread while iterating, also during an outage when no frame
+                # comes: a disconnect must reach the sinks now, not at the next frame.
+                events.append(event)
+                if deliver_now.is_set():
+                    emit(None, _drain(events))
+
+            source = stack.enter_context(open_source(cfg.source, on_event=on_source_event))
             self._source = source
             self.report.live = source.live
             for sink_cfg in cfg.sinks:
@@ -138,8 +149,11 @@ class StreamRunner:
                         sink.write(result)
                     self.report.frames += 1
                     self._copy_stats(source)
+                    self.report.meter.record(result.frame.arrival,
+                                             source.stats.frames + source.stats.dropped)
                     self.observer.on_result(cfg.name, result)
 
+            deliver_now.set()
             pending: list[Frame] = []  # frames held while the median background is collected
             count = 0
             for frame in source:
@@ -214,6 +228,7 @@ class Pipeline:
         stop = stop or threading.Event()
         model = self.model
         runners = [StreamRunner(s, model, observer) for s in self.config.streams]
+        metrics = MetricsWriter(self.config.metrics) if self.config.metrics.path else None
         threads = [threading.Thread(target=r.run, args=(stop, max_frames), name=f"stream-{r.config.name}",
                                     daemon=True) for r in runners]
         for t in threads:
@@ -230,6 +245,10 @@ class Pipeline:
             if time.monotonic() >= next_stats:
                 observer.on_stats([r.report for r in runners])
                 next_stats += self.config.stats_every_s
+            if metrics:
+                metrics.tick([r.report for r in runners])
             if on_wait:
                 on_wait()
+        if metrics:
+            metrics.write([r.report for r in runners])
         return PipelineReport(model.provider, [r.report for r in runners])

@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from .frames import Result, StreamEvent
 from .pipeline import RunObserver, StreamReport
+from .stats import StreamStats
 
 log = logging.getLogger("streamcd.run")
 
@@ -39,10 +40,7 @@ class ConsoleObserver(RunObserver):
     def on_stats(self, reports: Sequence[StreamReport]) -> None:
         for r in reports:
             if r.live or not self.show_progress:
-                ms = r.times.per_frame_ms()
-                log.info("%s: %d frames, %.1f fps, dropped %d, reconnects %d, inference %.1f ms",
-                         r.name, r.frames, r.frames / max(r.seconds_so_far(), 1e-9), r.dropped,
-                         r.reconnects, ms["inference"])
+                log.info("%s", StreamStats.of(r).line())
 
     def on_end(self, report: StreamReport) -> None:
         bar = self._bars.get(report.name)

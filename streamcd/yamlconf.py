@@ -44,24 +44,32 @@ def parse_yaml(text: str, name: str = "<config>") -> tuple[Any, dict[Loc, int]]:
     if node is None:
         raise ConfigError(f"{name}: the file is empty; it needs at least a 'streams:' list")
     lines: dict[Loc, int] = {}
-    _record_lines(node, (), lines)
+    _record_lines(node, (), lines, name)
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise ConfigError(f"{name}: the top level must be a mapping with a 'streams:' key")
     return data, lines
 
 
-def _record_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+def _record_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], name: str) -> None:
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError(f"{name}: line {line}: a key must be a plain name, not a list or mapping")
             key = key_node.value
-            lines[loc + (key,)] = key_node.start_mark.line + 1
-            _record_lines(value_node, loc + (key,), lines)
-            lines[loc + (key,)] = key_node.start_mark.line + 1
+            if loc + (key,) in lines:  # PyYAML keeps the last one silently; YAML forbids it
+                raise ConfigError(
+                    f"{name}: line {line}: duplicate key {_format_loc(loc + (key,))!r} "
+                    f"(first at line {lines[loc + (key,)]}); keep one of them"
+                )
+            lines[loc + (key,)] = line
+            _record_lines(value_node, loc + (key,), lines, name)
+            lines[loc + (key,)] = line
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _record_lines(item, loc + (i,), lines)
+            _record_lines(item, loc + (i,), lines, name)
 
 
 _INDEX = re.compile(r"\[(\d+)\]")

@@ -2,7 +2,12 @@
 
 - :mod:`.scoring`: pixel rules and metrics (pure numpy).
 - :mod:`.evaluate`: score ``RESULTS/<category>/<video>/bin%06d.png`` folders into a Report.
-- :mod:`.baselines`: OpenCV subtractors by name (mog2, knn, gsoc, cnt), written CDnet-style.
+- :mod:`.baselines`: classic subtractors by name (OpenCV mog2, knn, gsoc, cnt; bgslibrary
+  subsense, lobster, pawcs when ``pybgs`` is installed), written CDnet-style.
+- :mod:`.runner`: one method on one video with per-stage timing, optionally in a worker process.
+- :mod:`.suite`, :mod:`.report`, :mod:`.plots`: ``streamcd bench cdnet`` and its report.
+- :mod:`.prcurve`: the model's precision-recall over thresholds on validation frames.
+- :mod:`.ucsd`: the UCSD videos converted to the CDnet layout.
 """
 
 from __future__ import annotations

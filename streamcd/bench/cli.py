@@ -1,4 +1,4 @@
-"""``streamcd bench``: score CDnet results, compare methods on held-out frames."""
+"""``streamcd bench``: run the CDnet benchmark, score results from any tool, measure speed."""
 
 from __future__ import annotations
 
@@ -6,10 +6,34 @@ import argparse
 import json
 from pathlib import Path
 
+DEFAULT_METHODS = "streamcd,mog2,knn,gsoc,cnt,subsense,lobster,pawcs"
+
 
 def add_bench_command(sub: argparse._SubParsersAction) -> None:
-    bench = sub.add_parser("bench", help="CDnet scoring and method comparison")
+    bench = sub.add_parser("bench", help="CDnet benchmark, scoring and speed")
     bsub = bench.add_subparsers(metavar="BENCH")
+
+    cdnet = bsub.add_parser("cdnet", help="run, score and time every method; write a report")
+    cdnet.add_argument("--dataset", type=Path, default=None, help="CDnet root (<category>/<video>/)")
+    cdnet.add_argument("--ucsd", type=Path, default=None,
+                       help="also the UCSD clips under this folder (<name>_/<name>/in), as "
+                            "category 'ucsd' (converted to the CDnet layout in OUT/ucsd-cdnet)")
+    cdnet.add_argument("--categories", nargs="*", default=None)
+    cdnet.add_argument("--videos", nargs="*", default=None,
+                       help="keys like baseline/highway or names like highway")
+    cdnet.add_argument("--methods", default=DEFAULT_METHODS,
+                       help="comma list (unavailable optional ones are skipped with a message)")
+    cdnet.add_argument("--out", type=Path, default=Path("out/bench"))
+    cdnet.add_argument("--score-frames", choices=("heldout", "roi"), default="heldout",
+                       help="heldout: the test frames never used for training (default); "
+                            "roi: the whole temporalROI (official range)")
+    _model_args(cdnet)
+    cdnet.add_argument("--pr-frames", type=int, default=40,
+                       help="validation frames per video for the PR curve (0 = none)")
+    cdnet.add_argument("--no-plots", action="store_true")
+    cdnet.add_argument("--in-process", action="store_true",
+                       help="no worker process per run (faster start; RSS not per method)")
+    cdnet.set_defaults(func=_cmd_cdnet)
 
     score = bsub.add_parser("score", help="score a CDnet results folder from any tool")
     score.add_argument("--dataset", type=Path, required=True, help="CDnet root (<category>/<video>/)")
@@ -19,6 +43,14 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
     score.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
     score.set_defaults(func=_cmd_score)
 
+    speed = bsub.add_parser("speed", help="ms/frame per stage, fps and peak RSS on any video")
+    speed.add_argument("source", type=Path, help="a video file or a CDnet video folder")
+    speed.add_argument("--methods", default="streamcd,mog2,subsense")
+    speed.add_argument("--frames", type=int, default=300, help="frames to run (from the first)")
+    speed.add_argument("--json", type=Path, default=None)
+    _model_args(speed)
+    speed.set_defaults(func=_cmd_speed)
+
     held = bsub.add_parser("heldout", help="streamcd vs classic subtractors on held-out frames")
     held.add_argument("--dataset", type=Path, default=Path("../shared/data/cdnet2014"))
     held.add_argument("--out", type=Path, default=Path("out/bench-heldout"))
@@ -26,6 +58,86 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
     held.add_argument("--videos", nargs="*", default=None)
     held.set_defaults(func=_cmd_heldout)
     bench.set_defaults(func=lambda args: bench.print_help() or 2)
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None, help="model card (default: the shipped model)")
+    p.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda", "tensorrt"))
+    p.add_argument("--threads", type=int, default=None, help="ONNX Runtime CPU threads")
+
+
+def _methods(text: str) -> tuple[str, ...]:
+    return tuple(m.strip() for m in text.split(",") if m.strip())
+
+
+def select_videos(dataset: Path | None, ucsd: Path | None, out: Path,
+                  categories: list[str] | None, videos: list[str] | None) -> list:
+    from ..cdnet_layout import find_videos
+    from ..errors import ConfigError, DatasetError
+    from .ucsd import UCSD_CATEGORY, ucsd_names, ucsd_to_cdnet
+
+    if dataset is None and ucsd is None:
+        raise ConfigError("give --dataset (a CDnet root) and/or --ucsd (the UCSD folder)")
+    found = list(find_videos(dataset)) if dataset is not None else []
+    if ucsd is not None and (not categories or UCSD_CATEGORY in categories):
+        names = ucsd_names(ucsd)
+        if videos:  # convert only the selected clips
+            names = [n for n in names if n in videos or f"{UCSD_CATEGORY}/{n}" in videos]
+        if names:
+            found += find_videos(ucsd_to_cdnet(ucsd, out / "ucsd-cdnet", names))
+    if categories:
+        found = [v for v in found if v.category in categories]
+    if videos:
+        found = [v for v in found if v.key in videos or v.name in videos]
+    if not found:
+        raise DatasetError("no video matches --dataset/--ucsd, --categories and --videos")
+    return found
+
+
+def _cmd_cdnet(args) -> int:
+    from .progress import BenchBars
+    from .report import write_report
+    from .suite import BenchOptions, run_bench
+
+    videos = select_videos(args.dataset, args.ucsd, args.out, args.categories, args.videos)
+    options = BenchOptions(methods=_methods(args.methods), score_frames=args.score_frames,
+                           model=args.model, provider=args.provider, threads=args.threads,
+                           isolate=not args.in_process, pr_frames=args.pr_frames,
+                           plots=not args.no_plots)
+    bars = BenchBars()
+    try:
+        result = run_bench(videos, args.out, options, bars)
+    finally:
+        bars.close()
+    paths = write_report(result)
+    print((args.out / "report.md").read_text())
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _cmd_speed(args) -> int:
+    import tempfile
+
+    from tqdm import tqdm
+
+    from .report import speed_markdown
+    from .runner import RunSpec, run_isolated
+    from .suite import check_methods
+
+    methods, skipped = check_methods(_methods(args.methods))
+    for method, reason in skipped.items():
+        print(f"skipping {method}: {reason}")
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="streamcd-speed-") as tmp:
+        for method in methods:
+            spec = RunSpec(method, args.source, Path(tmp) / method, max_frames=args.frames,
+                           model=args.model, provider=args.provider, threads=args.threads)
+            with tqdm(total=args.frames, desc=method, unit="frame", leave=False) as bar:
+                runs.append(run_isolated(spec, on_frames=bar.update))
+    print(speed_markdown(runs))
+    if args.json:
+        args.json.write_text(json.dumps([r.to_dict() for r in runs], indent=2))
+    return 0
 
 
 def _cmd_score(args) -> int:

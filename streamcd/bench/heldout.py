@@ -15,11 +15,10 @@ from pathlib import Path
 from ..cdnet_layout import CdnetVideo
 from .baselines import run_baseline
 from .evaluate import score_video
+from .runner import MODEL_METHOD
 from .scoring import Metrics
 
 log = logging.getLogger(__name__)
-
-MODEL_METHOD = "streamcd"
 
 
 @dataclass(frozen=True)
@@ -33,8 +32,14 @@ class HeldoutRow:
 
 def run_model(video: CdnetVideo, out_dir: Path, model=None, postprocess=None) -> float:
     """Run the streamcd pipeline on a CDnet folder (background from pre-temporalROI frames)."""
-    from ..config import (BackgroundConfig, CdnetSinkConfig, CdnetSourceConfig, PipelineConfig,
-                          PostprocessConfig, StreamConfig)
+    from ..config import (
+        BackgroundConfig,
+        CdnetSinkConfig,
+        CdnetSourceConfig,
+        PipelineConfig,
+        PostprocessConfig,
+        StreamConfig,
+    )
     from ..pipeline import Pipeline
 
     stream = StreamConfig(

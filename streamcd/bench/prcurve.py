@@ -104,7 +104,6 @@ def model_pr_curve(videos: list[CdnetVideo], model, frames_per_video: int = 40,
     """
     from ..background import BackgroundManager
     from ..config import BackgroundConfig, PostprocessConfig
-    from ..frames import Frame
     from ..postprocess import MaskPostprocessor
     from ..processor import FrameProcessor
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -88,9 +88,9 @@ class MethodRun:
     extra: dict = field(default_factory=dict)
 
     @property
-    def fps(self) -> float:
-        """End-to-end frames per second (decode and write included)."""
-        return self.frames / self.wall_s if self.wall_s > 0 else float("nan")
+    def fps(self) -> float | None:
+        """End-to-end frames per second (decode and write included); None without frames."""
+        return self.frames / self.wall_s if self.wall_s > 0 and self.frames else None
 
     def ms_per_frame(self) -> dict[str, float]:
         """Milliseconds per frame for each stage, plus ``compute`` and ``total`` (wall)."""
@@ -213,8 +213,43 @@ def _open_frames(spec: RunSpec) -> Iterator[Iterator[Frame]]:
         yield iter(source)
 
 
+def _resolved(spec: RunSpec) -> RunSpec:
+    """``spec`` with absolute paths, valid from any working directory."""
+    model = spec.model
+    if model is not None and Path(model).exists():
+        model = str(Path(model).resolve())
+    return replace(spec, source=Path(spec.source).resolve(), out_dir=Path(spec.out_dir).resolve(),
+                   model=model)
+
+
+@contextmanager
+def _private_workdir() -> Iterator[None]:
+    """Run inside a fresh temporary directory holding an empty ``config/`` (bgslibrary's)."""
+    previous = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="streamcd-bench-") as workdir:
+        os.mkdir(os.path.join(workdir, "config"))
+        os.chdir(workdir)
+        try:
+            yield
+        finally:
+            os.chdir(previous)
+
+
 def run_method(spec: RunSpec, on_frames: Callable[[int], None] | None = None) -> MethodRun:
-    """Run ``spec`` in this process. ``on_frames(k)`` is told every k frames written."""
+    """Run ``spec`` in this process. ``on_frames(k)`` is told every k frames written.
+
+    Baselines run inside a private temporary working directory (bgslibrary writes
+    ``./config/*.xml``); the process's working directory is restored afterwards, so do not run
+    two in-process runs on different threads at once (:func:`run_isolated` can).
+    """
+    spec = _resolved(spec)
+    if spec.method == MODEL_METHOD:
+        return _run(spec, on_frames)
+    with _private_workdir():
+        return _run(spec, on_frames)
+
+
+def _run(spec: RunSpec, on_frames: Callable[[int], None] | None) -> MethodRun:
     import cv2
 
     out_dir = Path(spec.out_dir)
@@ -278,17 +313,18 @@ class WorkerError(StreamcdError, RuntimeError):
 def _worker(spec: RunSpec, messages: multiprocessing.Queue) -> None:
     logging.basicConfig(level=logging.WARNING)
     try:
-        with tempfile.TemporaryDirectory(prefix="streamcd-bench-") as workdir:
-            os.chdir(workdir)  # bgslibrary writes ./config/<Algorithm>.xml here
-            run = run_method(spec, on_frames=lambda k: messages.put(("frames", k)))
+        # bgslibrary prints "+SuBSENSE()" and the like on stdout, through the progress bars.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        run = run_method(spec, on_frames=lambda k: messages.put(("frames", k)))
         messages.put(("done", run))
-    except BaseException as e:  # reported to the parent, which raises it
+    except Exception as e:  # noqa: BLE001 - sent to the parent, which raises WorkerError
         messages.put(("error", f"{type(e).__name__}: {e}"))
 
 
 def run_isolated(spec: RunSpec, on_frames: Callable[[int], None] | None = None,
                  timeout_s: float | None = None) -> MethodRun:
     """:func:`run_method` in a fresh spawned process (own peak RSS, own working directory)."""
+    spec = _resolved(spec)
     ctx = multiprocessing.get_context("spawn")
     messages = ctx.Queue()
     process = ctx.Process(target=_worker, args=(spec, messages), daemon=True,

@@ -41,7 +41,7 @@ def test_every_baseline_runs(highway, tmp_path, name):
 
 def test_unknown_name_lists_the_valid_ones():
     with pytest.raises(
-        ConfigError, match="unknown baseline 'vibe'; valid names: cnt, gsoc, knn, mog2"
+        ConfigError, match="unknown baseline 'vibe'; valid names: cnt, gsoc, knn, lobster, mog2, pawcs, subsense"
     ):
         create_subtractor("vibe")
     assert issubclass(ConfigError, ValueError)

@@ -1,0 +1,135 @@
+"""``Detector``: ``apply(frame) -> mask`` and ``getBackgroundImage()``, as in OpenCV."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from streamcd.config import BackgroundConfig
+from streamcd.detector import Detector
+from streamcd.errors import ConfigError
+from streamcd.runtime.onnx_model import OnnxChangeModel
+from tests.conftest import square_frames
+
+
+@pytest.fixture(scope="module")
+def model():
+    """The shipped model on CPU, loaded once for the module."""
+    return OnnxChangeModel.load(None, provider="cpu")
+
+
+def clean_background(size=(160, 120), seed=0) -> np.ndarray:
+    """The empty scene of ``square_frames`` (same texture, no square)."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur(rng.integers(40, 120, (h, w, 3), dtype=np.uint8), (0, 0), 3)
+
+
+def iou(mask: np.ndarray, truth: np.ndarray) -> float:
+    found = mask > 0
+    return float((found & truth).sum() / max((found | truth).sum(), 1))
+
+
+def grey(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+@pytest.mark.parametrize(
+    ("size", "to_grey"),
+    [
+        ((160, 120), False),
+        ((150, 100), False),  # sides not multiples of 8: resized for the model and back
+        ((161, 121), False),  # odd sides
+        ((160, 120), True),  # grey HxW frames
+    ],
+)
+def test_a_mask_for_every_frame_from_the_first(model, size, to_grey):
+    frames, _ = square_frames(8, size=size)
+    detector = Detector(model, background={"frames": 4, "stride": 2})
+    for image in frames:
+        mask = detector.apply(grey(image) if to_grey else image)
+        assert mask.shape == (size[1], size[0]) and mask.dtype == np.uint8
+        assert set(np.unique(mask)) <= {0, 255}
+        assert detector.last_result.mask is mask
+    assert detector.last_result.frame.index == len(frames) - 1
+
+
+def test_finds_the_moving_square_once_the_median_is_ready(model):
+    # 80 frames; the median takes every 3rd of the first 43, the square covers a pixel for ~15.
+    frames, masks = square_frames(80)
+    detector = Detector(model, background={"frames": 15, "stride": 3})
+    ready_at = (15 - 1) * 3  # index of the frame that completes the median
+    scores = []
+    for i, (image, truth) in enumerate(zip(frames, masks)):
+        if i < ready_at:
+            # Start-up: compared with the first frame, which is the provisional background.
+            detector.apply(image)
+            np.testing.assert_array_equal(detector.getBackgroundImage(), frames[0])
+        else:
+            mask = detector.apply(image)
+            assert (mask[truth] > 0).any(), f"frame {i}: the square is missed"
+            scores.append(iou(mask, truth))
+    assert np.median(scores) > 0.5, np.round(scores, 2)
+    # The median of the moving square's frames is the empty scene.
+    diff = np.abs(detector.getBackgroundImage().astype(int) - clean_background())
+    assert diff.mean() < 2 and np.percentile(diff, 99) < 10
+
+
+@pytest.mark.parametrize("to_grey", [False, True])
+def test_given_background_image_is_ready_at_once(model, to_grey):
+    frames, masks = square_frames(10)
+    empty = clean_background()
+    detector = Detector(model, background=grey(empty) if to_grey else empty)
+    reference = detector.getBackgroundImage()
+    assert reference.shape == (120, 160, 3)
+    expected = np.repeat(grey(empty)[..., None], 3, axis=2) if to_grey else empty
+    np.testing.assert_array_equal(reference, expected)
+    scores = [iou(detector.apply(grey(f) if to_grey else f), m) for f, m in zip(frames, masks)]
+    assert min(scores) > 0.5, np.round(scores, 2)  # the square is found from the first frame
+
+
+@pytest.mark.parametrize(
+    ("threshold", "expected"),
+    [
+        (2.5, 0),  # above the largest possible distance of unit vectors (2): nothing is changed
+        (None, None),  # the model card's threshold: the square, not the whole frame
+    ],
+)
+def test_threshold(model, threshold, expected):
+    frames, _ = square_frames(3)
+    detector = Detector(model, background=clean_background(), threshold=threshold)
+    mask = detector.apply(frames[2])
+    if expected is not None:
+        assert (mask > 0).sum() == expected
+    else:
+        assert 0 < (mask > 0).mean() < 0.5
+
+
+def test_keep_distance_and_config_objects(model):
+    frames, _ = square_frames(2)
+    detector = Detector(
+        model,
+        background=BackgroundConfig(frames=1),
+        keep_distance=True,
+        postprocess={"min_area": 5},
+    )
+    detector.apply(frames[0])
+    distance = detector.last_result.distance
+    assert distance.shape == (120, 160) and distance.dtype == np.float32
+    assert detector.provider == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "image", "error", "match"),
+    [
+        ({"background": {"frames": 0}}, None, ConfigError, "invalid BackgroundConfig"),
+        ({"background": {"method": "median"}}, None, ConfigError, "method"),
+        ({"postprocess": "open"}, None, ConfigError, "expected a PostprocessConfig or a dict"),
+        ({}, np.zeros((120, 160, 3), np.float32), ValueError, "HxWx3 uint8"),
+        ({}, np.zeros((120, 160, 4), np.uint8), ValueError, "HxWx3 uint8"),
+    ],
+)
+def test_bad_arguments(model, kwargs, image, error, match):
+    with pytest.raises(error, match=match):
+        Detector(model, **kwargs).apply(image)

@@ -1,0 +1,216 @@
+"""Pipeline and StreamRunner on generated clips and real CDnet frames; FrameProcessor's cache."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+from streamcd.background.state import StateStore
+from streamcd.config import PipelineConfig
+from streamcd.pipeline import Pipeline, RunObserver
+from streamcd.processor import ReferenceCache, StageTimes
+from streamcd.runtime.onnx_model import OnnxChangeModel
+from tests.conftest import square_frames, write_clip
+
+
+@pytest.fixture(scope="module")
+def model():
+    """The shipped model on CPU, loaded once for the module."""
+    return OnnxChangeModel.load(None, provider="cpu")
+
+
+def config(*streams: dict) -> PipelineConfig:
+    return PipelineConfig.model_validate({"model": {"provider": "cpu"}, "streams": list(streams)})
+
+
+def video_stream(name: str, clip, out, **extra) -> dict:
+    """A video stream writing CDnet masks to ``out/<name>`` and JSON lines to ``out/<name>.jsonl``."""
+    return {
+        "name": name,
+        "source": {"type": "video", "path": str(clip)},
+        "sinks": [
+            {"type": "cdnet", "dir": str(out / name)},
+            {"type": "jsonl", "path": str(out / f"{name}.jsonl")},
+        ],
+        **extra,
+    }
+
+
+def mask_names(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def numbered(first: int, n: int) -> list[str]:
+    return [f"bin{i:06d}.png" for i in range(first, first + n)]
+
+
+@pytest.mark.parametrize(
+    ("frames", "background", "max_frames", "expected"),
+    [
+        (5, {}, None, 5),  # shorter than the default median window (30 frames, stride 2)
+        (12, {"frames": 5, "stride": 2}, None, 12),  # median ready mid-clip, held frames flushed
+        (40, {}, None, 40),  # the median never fills: finished at the end of the clip
+        (40, {"frames": 4, "stride": 1}, 9, 9),  # --max-frames
+        (40, {}, 3, 3),  # --max-frames inside the median window
+        (1, {}, None, 1),  # a single frame
+    ],
+)
+def test_one_mask_per_frame(tmp_path, model, frames, background, max_frames, expected):
+    clip = write_clip(tmp_path / "clip.mp4", square_frames(frames)[0])
+    out = tmp_path / "out"
+    pipeline = Pipeline(config(video_stream("cam", clip, out, background=background)), model)
+    report = pipeline.run(max_frames=max_frames)
+    assert report.ok and report.provider == "cpu"
+    stream = report.streams[0]
+    assert (stream.name, stream.frames, stream.error) == ("cam", expected, None)
+    assert mask_names(out / "cam") == numbered(1, expected)
+    lines = [json.loads(line) for line in (out / "cam.jsonl").read_text().splitlines()]
+    assert [line["frame"] for line in lines] == list(range(1, expected + 1))
+    for name in mask_names(out / "cam"):
+        mask = cv2.imread(str(out / "cam" / name), cv2.IMREAD_UNCHANGED)
+        assert mask.shape == (120, 160) and set(np.unique(mask)) <= {0, 255}
+
+
+def test_a_failing_stream_does_not_stop_the_others(tmp_path, model):
+    short = write_clip(tmp_path / "short.mp4", square_frames(5)[0])
+    full = write_clip(tmp_path / "full.mp4", square_frames(30)[0])
+    out = tmp_path / "out"
+    cfg = config(
+        video_stream("short", short, out),
+        video_stream("missing", tmp_path / "absent.mp4", out),
+        video_stream("full", full, out),
+    )
+    ended = []
+
+    class Observer(RunObserver):
+        def on_end(self, report):
+            ended.append(report.name)
+
+    report = Pipeline(cfg, model).run(observer=Observer())
+    assert not report.ok
+    assert [(s.name, s.frames) for s in report.streams] == [
+        ("short", 5),
+        ("missing", 0),
+        ("full", 30),
+    ]
+    assert report.streams[0].error is None and report.streams[2].error is None
+    assert "video file not found" in report.streams[1].error
+    assert "absent.mp4" in report.streams[1].error
+    assert sorted(ended) == ["full", "missing", "short"]
+    assert mask_names(out / "short") == numbered(1, 5)
+    assert mask_names(out / "full") == numbered(1, 30)
+    assert not (out / "missing").exists()  # the source failed before any sink was opened
+
+
+@pytest.mark.parametrize(
+    ("background", "most"),
+    [
+        ({"frames": 5, "stride": 2}, 1),  # update off: one reference, encoded once
+        ({}, 1),  # the median is finished at the end of the clip: still one version
+        ({"frames": 5, "stride": 2, "update_rate": 0.5, "update_every": 10}, 1 + 40 // 10),
+    ],
+)
+def test_reference_encoded_once_per_background_version(tmp_path, model, background, most):
+    clip = write_clip(tmp_path / "clip.mp4", square_frames(40)[0])
+    report = Pipeline(
+        config(video_stream("cam", clip, tmp_path, background=background)), model
+    ).run()
+    times = report.streams[0].times
+    assert times.frames == 40
+    assert 1 <= times.reference_encodes <= most
+
+
+def test_reference_cache_reencodes_only_on_a_new_version_or_size(model):
+    frames, _ = square_frames(2)
+    cache, times = ReferenceCache(), StageTimes()
+    steps = [  # (version, size, encodes so far)
+        (1, (160, 120), 1),
+        (1, (160, 120), 1),  # same version and size: cached
+        (2, (160, 120), 2),  # new background version
+        (2, (80, 64), 3),  # new input size
+        (2, (80, 64), 3),
+    ]
+    for version, size, encodes in steps:
+        features = cache.get(model, frames[0], version, size, times)
+        assert times.reference_encodes == encodes
+        assert features[0].shape[0] == 1 and features[0].shape[-2:] == (size[1] // 2, size[0] // 2)
+
+
+def test_background_state_resumes_after_a_restart(tmp_path, model):
+    """Second run starts with the object in view: it must reuse the persisted reference."""
+    state = tmp_path / "state"
+    out = tmp_path / "out"
+    background = {"frames": 8, "stride": 2, "state_dir": str(state)}
+    clean = write_clip(tmp_path / "clean.mp4", square_frames(40)[0])
+    first = Pipeline(
+        config(video_stream("cam", clean, out / "1", background=background)), model
+    ).run()
+    assert first.ok
+    saved = StateStore(state, "cam").load()
+    assert saved is not None
+    reference, saved_state = saved
+    assert saved_state.frames_seen == 40 and not saved_state.provisional
+
+    # The square stands still in the middle for the first 20 frames: a fresh median of them
+    # would contain it, and the square would then be invisible to the detector.
+    frames, masks = square_frames(40, seed=0)
+    frames = [frames[20]] * 20 + frames[20:]
+    masks = [masks[20]] * 20 + masks[20:]
+    busy = write_clip(tmp_path / "busy.mp4", frames)
+    second = Pipeline(
+        config(video_stream("cam", busy, out / "2", background=background)), model
+    ).run()
+    assert second.ok and second.streams[0].frames == 40
+    assert second.streams[0].times.reference_encodes == 1
+    resumed, resumed_state = StateStore(state, "cam").load()
+    np.testing.assert_array_equal(resumed, reference)
+    assert resumed_state.version == saved_state.version
+    assert resumed_state.frames_seen == 80  # counted on from the first run
+    # The standing square is foreground from the very first frame of the second run.
+    first_mask = cv2.imread(str(out / "2" / "cam" / "bin000001.png"), cv2.IMREAD_GRAYSCALE)
+    assert (first_mask[masks[0]] > 0).mean() > 0.5
+
+
+def test_stop_event_ends_all_streams_cleanly(tmp_path, model):
+    clip = write_clip(tmp_path / "clip.mp4", square_frames(20)[0])
+    out = tmp_path / "out"
+    cfg = config(
+        video_stream("a", clip, out, background={"frames": 2, "stride": 1}),
+        video_stream("b", clip, out, background={"frames": 2, "stride": 1}),
+    )
+    stop = threading.Event()
+
+    class StopAfterFive(RunObserver):
+        def on_result(self, stream, result):
+            if result.frame.number >= 5:
+                stop.set()
+
+    report = Pipeline(cfg, model).run(observer=StopAfterFive(), stop=stop)
+    assert report.ok
+    assert max(s.frames for s in report.streams) >= 5
+    for s in report.streams:  # each ended early, with its outputs complete up to where it was
+        assert s.frames < 20
+        assert mask_names(out / s.name) == numbered(1, s.frames)
+
+
+def test_cdnet_source_names_masks_by_input_frame(tmp_path, model, highway):
+    """Real CDnet frames: the reference is the median before temporalROI (470), masks from 470."""
+    cfg = config(
+        {
+            "name": "highway",
+            "source": {"type": "cdnet", "path": str(highway), "temporal_roi_only": True},
+            "background": {"init": "cdnet", "frames": 10},
+            "sinks": [{"type": "cdnet", "dir": str(tmp_path / "results")}],
+        }
+    )
+    report = Pipeline(cfg, model).run(max_frames=6)
+    assert report.ok and report.streams[0].frames == 6
+    assert mask_names(tmp_path / "results") == numbered(470, 6)
+    mask = cv2.imread(str(tmp_path / "results" / "bin000470.png"), cv2.IMREAD_UNCHANGED)
+    assert mask.shape == (240, 320)
+    truth = cv2.imread(str(highway / "groundtruth" / "gt000470.png"), cv2.IMREAD_GRAYSCALE)
+    assert (mask[truth == 255] > 0).any()  # the cars of frame 470 are seen (no quality claim)
