@@ -88,10 +88,15 @@ class StreamRunner:
         self._source: Source | None = None
 
     def interrupt(self) -> None:
-        """Unblock a live source waiting for its next frame (called from another thread)."""
+        """Unblock a live source waiting for its next frame (called from another thread).
+
+        Live sources' ``stop()`` does not wait for a read blocked until its timeout, so every
+        stream is told at once and flushes its sinks at once; ``close()`` (at the stream's end,
+        on its own thread) still joins the reader.
+        """
         source = self._source
         if source is not None and source.live:
-            source.close()
+            getattr(source, "stop", source.close)()
 
     def run(self, stop: threading.Event, max_frames: int | None = None) -> StreamReport:
         started = time.monotonic()

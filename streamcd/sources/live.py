@@ -44,7 +44,8 @@ class LiveReader:
 
     Frame.index is the position as read (so drops leave gaps), Frame.number = index + 1,
     Frame.timestamp = ``time.time()`` and Frame.arrival = ``time.monotonic()`` at arrival.
-    Iteration ends when the producer ends or ``close()`` is called; an exception raised by the
+    Iteration ends when the producer ends or ``stop()``/``close()`` is called (only ``close()``
+    waits for the thread); an exception raised by the
     producer is re-raised to the consumer. The thread starts on the first iteration.
 
     Example:
@@ -112,14 +113,21 @@ class LiveReader:
                 else:  # _END
                     return
         finally:
-            self.close()
+            # No join here: a consumer that stops (Ctrl-C) must not wait for a blocked read
+            # before it flushes its outputs; ``close()`` (the ``with`` block's end) joins.
+            self.stop()
 
-    def close(self) -> None:
-        """Stop the producer, wake the consumer and join the thread (safe to call twice)."""
+    def stop(self) -> None:
+        """Stop the producer and end the consumer's iteration; returns at once (no join), so
+        that a shutdown does not wait here for a read blocked until its timeout."""
         self._stop.set()
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+
+    def close(self) -> None:
+        """``stop()``, then join the thread (safe to call twice)."""
+        self.stop()
         thread = self._thread
         if thread is None or thread is threading.current_thread():
             return

@@ -109,6 +109,10 @@ class RtspSource(ClosingMixin):
         """Stop reading; interrupts a backoff wait at once, a blocked read within its timeout."""
         self._reader.close()
 
+    def stop(self) -> None:
+        """End iteration now, without waiting for the reader thread (``close()`` waits)."""
+        self._reader.stop()
+
     def _frames(
         self, stop: threading.Event, post: Callable[[str, str], None]
     ) -> Iterator[np.ndarray]:

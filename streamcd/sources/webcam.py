@@ -102,6 +102,10 @@ class WebcamSource(ClosingMixin):
 
     def close(self) -> None:
         self._reader.close()
+
+    def stop(self) -> None:
+        """End iteration now, without waiting for the reader thread (``close()`` waits)."""
+        self._reader.stop()
         if not self._reading:  # the reader thread never ran: the container is still ours
             self._container.close()
 

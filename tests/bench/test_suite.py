@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import cv2
 import pytest
@@ -17,6 +18,7 @@ from streamcd.cli import main
 # highway frames 421..560 renumbered 1..140; its temporalROI start 470 becomes 50. Scored
 # (held-out) frames: 109..140; validation (training range) frames: 50..58.
 START, COUNT, FIRST = 421, 140, 50
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +87,9 @@ def test_pr_curve_uses_validation_frames_only(bench_out):
     curve = json.loads((bench_out / "report.json").read_text())["pr_curve"]
     frames = curve["frames"]["baseline/highway"]
     assert frames and all(FIRST <= n <= 58 for n in frames)  # training range, before 109
-    assert curve["card_threshold"] == pytest.approx(0.64)
-    assert abs(curve["at_card_threshold"]["threshold"] - 0.64) <= 0.01
+    threshold = json.loads((REPO / "export" / "default.json").read_text())["threshold"]
+    assert curve["card_threshold"] == pytest.approx(threshold)
+    assert abs(curve["at_card_threshold"]["threshold"] - threshold) <= 0.01
     recall = [r for r in curve["recall"] if r is not None]
     assert recall == sorted(recall, reverse=True)  # recall falls as the threshold rises
 

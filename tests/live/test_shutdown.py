@@ -12,7 +12,7 @@ import time
 import av
 import pytest
 
-from .conftest import wait_until
+from .conftest import pipeline_config, rtsp_stream, wait_until
 
 YAML = """\
 model: {{provider: cpu, threads: 1}}
@@ -86,3 +86,19 @@ def test_second_signal_exits_at_once(rtsp_server, tmp_path):
     finish(proc, 10)
     assert time.monotonic() - second < 3
     assert proc.returncode == 128 + signal.SIGINT
+
+
+def test_stop_finishes_outputs_without_waiting_for_a_blocked_read(rtsp_server, live_run, tmp_path):
+    stream = rtsp_stream("cam", rtsp_server.url, tmp_path, read_timeout_s=6)
+    stream["sinks"].append({"type": "annotated_video", "path": str(tmp_path / "cam.mp4")})
+    run = live_run(pipeline_config(stream))
+    run.wait_results("cam", 10, 20)
+    rtsp_server.freeze()  # the reader now blocks in FFmpeg until read_timeout_s
+    time.sleep(0.5)
+    stopped = time.monotonic()
+    run.stop_event.set()
+    wait_until((tmp_path / "cam.mp4").exists, 3, "the finished MP4")
+    assert time.monotonic() - stopped < 3  # not after the 6 s read timeout
+    report = run.stop(timeout_s=10)
+    with av.open(str(tmp_path / "cam.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == report.streams[0].frames
