@@ -177,7 +177,7 @@ class StreamRunner:
                         pending.clear()
                 if max_frames is not None and count >= max_frames:
                     break
-            if pending and not stop.is_set():
+            if pending:  # stream ended (or stopped) before the median was complete
                 background.finish_init()
                 for held in pending:
                     emit(*processor.process(held))
