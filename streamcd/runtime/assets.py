@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 from ..errors import ModelError
 
 
 def shipped_models_dir() -> Path:
-    """The folder holding the shipped model cards (``*.json``) and ONNX graphs."""
-    try:
-        folder = Path(str(resources.files("streamcd.models")))
-        if folder.is_dir():
+    """The folder holding the shipped model cards (``*.json``) and ONNX graphs.
+
+    Installed: ``streamcd/models/`` (setup.cfg maps the repo's ``export/`` there). Source
+    checkout or editable install: the repo's ``export/``.
+    """
+    package = Path(__file__).resolve().parents[1]
+    for folder in (package / "models", package.parent / "export"):
+        if any(folder.glob("*.json")):
             return folder
-    except ModuleNotFoundError:
-        pass
-    folder = Path(__file__).resolve().parents[2] / "export"  # source checkout, not installed
-    if folder.is_dir():
-        return folder
     raise ModelError("the shipped models folder is missing: reinstall streamcd (pip install .)")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import onnxruntime
@@ -199,3 +200,16 @@ def test_mismatched_features_raise_model_error(model, reference, query):
     qry = model.encode(images(query[0], *query[1:]))
     with pytest.raises(ModelError, match="compare needs reference and query features"):
         model.compare(ref, qry)
+
+
+def test_installed_package_ships_its_model():
+    """A non-editable install must find the default model inside the installed package."""
+    import streamcd
+    from streamcd.runtime.assets import shipped_models_dir
+
+    package = Path(streamcd.__file__).resolve().parent
+    repo = Path(__file__).resolve().parents[2]
+    if package.parent == repo:
+        pytest.skip("streamcd is imported from the source tree (editable install): nothing installed to check")
+    assert shipped_models_dir() == package / "models"
+    assert (package / "models" / "default.encoder.onnx").is_file()
