@@ -90,7 +90,7 @@ class CdnetVideo:
     def heldout_range(self) -> tuple[int, int]:
         """The test frames (inclusive): the last HELDOUT_FRACTION of the temporalROI."""
         span = self.last - self.first + 1
-        start = self.last - int(round(span * HELDOUT_FRACTION)) + 1
+        start = self.last - round(span * HELDOUT_FRACTION) + 1
         return start, self.last
 
     def training_range(self) -> tuple[int, int]:

@@ -67,8 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="versions, execution providers and shipped models")
     info.set_defaults(func=_cmd_info)
 
-    from .train.cli import add_train_commands
     from .bench.cli import add_bench_command
+    from .train.cli import add_train_commands
 
     add_train_commands(sub)
     add_bench_command(sub)

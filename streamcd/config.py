@@ -7,7 +7,7 @@ current working directory (the place ``streamcd run`` is started from).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -68,7 +68,7 @@ class RtspSourceConfig(_Schema):
     transport: Literal["tcp", "udp"] = "tcp"
     open_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(5.0, gt=0)
-    queue_size: int = Field(2, ge=1)
+    queue_size: int = Field(1, ge=1, description="newest frames kept; 1 = lowest latency")
     reconnect: ReconnectConfig = ReconnectConfig()
 
 
@@ -80,17 +80,11 @@ class WebcamSourceConfig(_Schema):
     width: int | None = Field(None, ge=1)
     height: int | None = Field(None, ge=1)
     fps: float | None = Field(None, gt=0)
-    queue_size: int = Field(2, ge=1)
+    queue_size: int = Field(1, ge=1, description="newest frames kept; 1 = lowest latency")
 
 
 SourceConfig = Annotated[
-    Union[
-        VideoSourceConfig,
-        CdnetSourceConfig,
-        ImagesSourceConfig,
-        RtspSourceConfig,
-        WebcamSourceConfig,
-    ],
+    VideoSourceConfig | CdnetSourceConfig | ImagesSourceConfig | RtspSourceConfig | WebcamSourceConfig,
     Field(discriminator="type"),
 ]
 
@@ -186,7 +180,7 @@ class JsonlSinkConfig(_Schema):
 
 
 SinkConfig = Annotated[
-    Union[CdnetSinkConfig, MaskVideoSinkConfig, AnnotatedVideoSinkConfig, JsonlSinkConfig],
+    CdnetSinkConfig | MaskVideoSinkConfig | AnnotatedVideoSinkConfig | JsonlSinkConfig,
     Field(discriminator="type"),
 ]
 

@@ -16,7 +16,6 @@ from .postprocess import MaskPostprocessor
 from .processor import FrameProcessor
 from .runtime.base import ChangeModel
 
-
 _PROVISIONAL = -2  # cache key of the first frame's features while the median is collected
 
 
@@ -88,7 +87,7 @@ class Detector:
         self.last_result, _ = self._processor.process(frame)
         return self.last_result.mask
 
-    def getBackgroundImage(self) -> np.ndarray | None:  # noqa: N802 - OpenCV's name, on purpose
+    def getBackgroundImage(self) -> np.ndarray | None:
         """The current reference background (BGR), or the provisional one during start-up."""
         return self._background.reference if self._background.ready else self._provisional
 

@@ -160,12 +160,10 @@ class StreamRunner:
 
             deliver_now.set()
             pending: list[Frame] = []  # frames held while the median background is collected
-            count = 0
-            for frame in source:
+            for count, frame in enumerate(source, 1):
                 emit(None, _drain(events))
                 if stop.is_set():
                     break
-                count += 1
                 if background.ready:
                     emit(*processor.process(frame))
                 else:

@@ -135,10 +135,7 @@ def _data_loc(loc: Loc, data: Any) -> Loc:
     out: list[Any] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and part < len(node):
             out.append(part)
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and node.get("type") == part:

@@ -69,7 +69,7 @@ VALID = [
             "{type: rtsp, url: 'rtsp://cam/1', transport: udp, reconnect: {max_delay_s: 3}}"
         ),
         RtspSourceConfig,
-        {"url": "rtsp://cam/1", "transport": "udp", "queue_size": 2},
+        {"url": "rtsp://cam/1", "transport": "udp", "queue_size": 1},
     ),
     (
         one_stream("{type: webcam, device: /dev/video2, width: 640, height: 480}"),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..frames import Result, StreamEvent
+
+if TYPE_CHECKING:
+    from typing import Self
 
 
 @runtime_checkable
@@ -23,6 +26,6 @@ class Sink(Protocol):
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> Sink: ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...

@@ -67,7 +67,7 @@ class RtspSource(ClosingMixin):
         transport: Literal["tcp", "udp"] = "tcp",
         open_timeout_s: float = 5.0,
         read_timeout_s: float = 5.0,
-        queue_size: int = 2,
+        queue_size: int = 1,
         reconnect: ReconnectConfig | None = None,
         on_event: EventCallback | None = None,
     ) -> None:

@@ -52,7 +52,7 @@ class WebcamSource(ClosingMixin):
         width: int | None = None,
         height: int | None = None,
         fps: float | None = None,
-        queue_size: int = 2,
+        queue_size: int = 1,
         on_event: EventCallback | None = None,
     ) -> None:
         options = v4l2_options(width, height, fps)

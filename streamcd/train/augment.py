@@ -3,7 +3,9 @@
 - camera jitter: the reference crop is shifted by a few pixels against the query crop;
 - photometric: the query gets a small global gain/bias (what a slow background update lags);
 - grey: both images turned grey (UCSD and night cameras are grey);
-- flips applied to all three alike.
+- flips applied to all three alike;
+- pasted foreground: changed pixels of a frame of another video pasted onto the query (label
+  set to changed there), so every background sees many kinds of objects.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class AugmentConfig:
     gain: float = 0.12
     bias: float = 12.0
     grey_prob: float = 0.15
+    paste_prob: float = 0.0
 
 
 def _grey(img: np.ndarray) -> np.ndarray:
@@ -66,10 +69,32 @@ def sample_batch(videos: list[LabelledVideo], weights: np.ndarray, size: int,
     cfg = AugmentConfig(**{**cfg.__dict__, "crop": crop})
     for k in rng.choice(len(videos), size=size, p=weights):
         r, q, lab = sample_pair(videos[k], rng, cfg)
+        if len(videos) > 1 and rng.random() < cfg.paste_prob:
+            q, lab = paste_foreground(q, lab, videos[(k + rng.integers(1, len(videos))) % len(videos)], rng)
         refs.append(r)
         queries.append(q)
         labels.append(lab[::2, ::2])  # the fused distance map lives at stride 2
     return np.stack(refs), np.stack(queries), np.stack(labels)
 
 
-__all__ = ["AugmentConfig", "IGNORE", "sample_batch", "sample_pair"]
+def paste_foreground(query: np.ndarray, label: np.ndarray, donor: LabelledVideo,
+                     rng: np.random.Generator, tries: int = 4):
+    """Paste the changed pixels of a random crop of ``donor`` onto ``query`` (label -> changed)."""
+    c = query.shape[0]
+    h, w = donor.labels.shape[1:]
+    if h < c or w < c:
+        return query, label
+    for _ in range(tries):
+        i = rng.integers(len(donor.frames))
+        y, x = rng.integers(0, h - c + 1), rng.integers(0, w - c + 1)
+        fg = donor.labels[i, y : y + c, x : x + c] == 1
+        if fg.mean() > 0.01:
+            query = query.copy()
+            label = label.copy()
+            query[fg] = donor.frames[i, y : y + c, x : x + c][fg]
+            label[fg] = 1
+            return query, label
+    return query, label
+
+
+__all__ = ["IGNORE", "AugmentConfig", "sample_batch", "sample_pair"]

@@ -25,8 +25,16 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--batch", type=int, default=12)
     tr.add_argument("--lr", type=float, default=2e-3)
     tr.add_argument("--loss", choices=["tcl", "contrastive", "double_margin"], default="tcl")
-    tr.add_argument("--tau", type=float, default=0.1, help="TCL tolerance of unchanged pairs")
-    tr.add_argument("--margin", type=float, default=1.0, help="margin of changed pairs")
+    tr.add_argument("--tau", type=float, default=0.1,
+                    help="TCL tolerance of unchanged pairs (double_margin: m1)")
+    tr.add_argument("--margin", type=float, default=1.0,
+                    help="margin of changed pairs (double_margin: m2)")
+    tr.add_argument("--encoder", choices=["scratch", "lite0"], default="scratch",
+                    help="from-scratch FCN or EfficientNet-Lite0 ImageNet trunk")
+    tr.add_argument("--paste", type=float, default=0.0,
+                    help="probability of pasting another video's foreground onto a query")
+    tr.add_argument("--exclude", nargs="*", default=[], metavar="VIDEO",
+                    help="videos left out of training (e.g. baseline/highway, ucsd/boats)")
     tr.add_argument("--ucsd-weight", type=float, default=0.3, help="share of UCSD batches (0 = off)")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--threads", type=int, default=None)
@@ -42,14 +50,17 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_train(args) -> int:
     _require_torch()
+    from .augment import AugmentConfig
     from .loop import TrainConfig, train
+    from .net import NetConfig
 
     if not (args.data / "cdnet2014").is_dir():
         raise StreamcdError(f"{args.data}: no cdnet2014/ folder; point --data at the dataset root")
     cfg = TrainConfig(data=args.data, out=args.out, minutes=args.minutes, max_steps=args.max_steps,
                       batch=args.batch, lr=args.lr, loss=args.loss, tau=args.tau, margin=args.margin,
                       ucsd_weight=args.ucsd_weight, seed=args.seed, threads=args.threads,
-                      device=args.device)
+                      device=args.device, exclude=tuple(args.exclude),
+                      net=NetConfig(encoder=args.encoder), augment=AugmentConfig(paste_prob=args.paste))
     path = train(cfg)
     print(f"checkpoint: {path}")
     return 0

@@ -81,11 +81,17 @@ def load_cdnet(video: CdnetVideo, first: int, last: int, step: int = 1) -> Label
 
 
 def cdnet_train_val(
-    dataset: Path, val_fraction: float = 0.15, step: int = 1
+    dataset: Path, val_fraction: float = 0.15, step: int = 1, exclude: tuple[str, ...] = ()
 ) -> tuple[list[LabelledVideo], list[LabelledVideo]]:
-    """Training and validation frames of every CDnet video; the held-out test frames are never loaded."""
+    """Training and validation frames of every CDnet video; the held-out test frames are never loaded.
+
+    ``exclude``: video keys (``category/video``) left out entirely (leave-one-video-out).
+    """
     train, val = [], []
     for video in find_videos(dataset):
+        if video.key in exclude:
+            log.info("%s: left out of training", video.key)
+            continue
         first, last = video.training_range()
         data = load_cdnet(video, first, last, step)
         n = len(data.numbers)

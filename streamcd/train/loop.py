@@ -36,6 +36,8 @@ class TrainConfig:
     margin: float = 1.0
     beta: tuple[float, ...] = (0.5, 0.5, 0.5)
     ucsd_weight: float = 0.3  # share of batches drawn from UCSD clips (0 = CDnet only)
+    exclude: tuple[str, ...] = ()  # videos left out entirely (leave-one-video-out)
+    backbone_lr_scale: float = 0.3  # lr factor of a pretrained trunk
     seed: int = 0
     threads: int | None = None
     device: str = "cpu"
@@ -56,22 +58,30 @@ def train(cfg: TrainConfig) -> Path:
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     started = time.monotonic()
-    train_videos, val_videos = cdnet_train_val(cfg.data / "cdnet2014")
+    train_videos, val_videos = cdnet_train_val(cfg.data / "cdnet2014", exclude=cfg.exclude)
     if cfg.ucsd_weight > 0 and (cfg.data / "ucsd").is_dir():
-        train_videos += load_ucsd(cfg.data / "ucsd")
+        train_videos += [v for v in load_ucsd(cfg.data / "ucsd") if v.name not in cfg.exclude]
+    if not train_videos or not val_videos:
+        raise ValueError("training needs at least one CDnet video that is not excluded")
     weights = _weights(train_videos, cfg.ucsd_weight)
     log.info("loaded %d training videos in %.0f s", len(train_videos), time.monotonic() - started)
 
     device = torch.device(cfg.device)
-    net = ChangeNet(cfg.net).to(device)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    pretrained = cfg.net.encoder != "scratch"
+    net = ChangeNet(cfg.net, pretrained=pretrained).to(device)
+    trunk = list(net.encoder.trunk.parameters())
+    trunk_ids = {id(p) for p in trunk}
+    rest = [p for p in net.parameters() if id(p) not in trunk_ids]
+    scale = cfg.backbone_lr_scale if pretrained else 1.0
+    opt = torch.optim.AdamW([{"params": trunk, "scale": scale}, {"params": rest, "scale": 1.0}],
+                            lr=cfg.lr, weight_decay=1e-4)
     deadline = started + cfg.minutes * 60
     history = []
     step = 0
     while step < cfg.max_steps and time.monotonic() < deadline:
         frac = min(1.0, max(step / cfg.max_steps, (time.monotonic() - started) / (cfg.minutes * 60)))
         for group in opt.param_groups:
-            group["lr"] = cfg.lr * 0.5 * (1 + np.cos(np.pi * frac))
+            group["lr"] = group["scale"] * cfg.lr * 0.5 * (1 + np.cos(np.pi * frac))
         ref, query, label = (torch.from_numpy(a).to(device) for a in sample_batch(
             train_videos, weights, cfg.batch, rng, cfg.augment))
         net.train()

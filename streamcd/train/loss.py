@@ -37,8 +37,14 @@ def double_margin(distance: torch.Tensor, label: torch.Tensor, m1: float = 0.3, 
     return _balanced(F.relu(distance - m1) ** 2, F.relu(m2 - distance) ** 2, label)
 
 
-LOSSES = {"tcl": tcl, "contrastive": lambda d, y, tau=0.0, margin=1.0: tcl(d, y, 0.0, margin),
-          "double_margin": lambda d, y, tau=0.3, margin=2.2: double_margin(d, y, tau, margin)}
+def contrastive(distance: torch.Tensor, label: torch.Tensor, tau: float = 0.0, margin: float = 1.0) -> torch.Tensor:
+    """Plain contrastive loss (TCL without tolerance; ``tau`` is ignored)."""
+    return tcl(distance, label, 0.0, margin)
+
+
+#: name -> loss(distance, label, a, b); a/b are (tau, margin) for tcl and contrastive and
+#: (m1, m2) for double_margin.
+LOSSES = {"tcl": tcl, "contrastive": contrastive, "double_margin": double_margin}
 
 
 def mlso_loss(sides: list[torch.Tensor], fused: torch.Tensor, label: torch.Tensor, *, kind: str = "tcl",

@@ -28,6 +28,7 @@ class NetConfig:
     embed: tuple[int, ...] = (16, 24, 32)
     side_weights: tuple[float, ...] = (1.0, 1.0, 1.0)
     distance: str = "l2"  # "l2" or "cosine" (1 - cos), both on unit vectors
+    encoder: str = "scratch"  # "scratch" or "lite0" (EfficientNet-Lite0 ImageNet trunk)
 
     def as_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -44,25 +45,47 @@ def _conv_bn(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequ
 class Encoder(nn.Module):
     """uint8 NHWC BGR image -> list of unit-normalised feature maps (strides 2, 4, 8)."""
 
-    def __init__(self, cfg: NetConfig = NetConfig()):
+    def __init__(self, cfg: NetConfig = NetConfig(), pretrained: bool = False):
         super().__init__()
         self.register_buffer("mean", torch.tensor(_MEAN_BGR).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(_STD_BGR).view(1, 3, 1, 1), persistent=False)
-        stages, cin = [], 3
-        for i, width in enumerate(cfg.widths):
-            dilation = 2 if i == len(cfg.widths) - 1 else 1
-            stages.append(nn.Sequential(_conv_bn(cin, width, 2), _conv_bn(width, width, 1, dilation)))
-            cin = width
-        self.stages = nn.ModuleList(stages)
-        self.sides = nn.ModuleList(nn.Conv2d(w, e, 1) for w, e in zip(cfg.widths, cfg.embed))
+        if cfg.encoder == "lite0":
+            from .pretrained import SIDE_CHANNELS, LiteTrunk
+
+            self.trunk = LiteTrunk()
+            if pretrained:
+                self.trunk.load_imagenet()
+            channels = SIDE_CHANNELS
+        elif cfg.encoder == "scratch":
+            self.trunk = ScratchTrunk(cfg.widths)
+            channels = cfg.widths
+        else:
+            raise ValueError(f"unknown encoder {cfg.encoder!r}; use 'scratch' or 'lite0'")
+        self.sides = nn.ModuleList(nn.Conv2d(c, e, 1) for c, e in zip(channels, cfg.embed))
 
     def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
         x = (image.permute(0, 3, 1, 2).float() - self.mean) / self.std
-        features = []
-        for stage, side in zip(self.stages, self.sides):
+        return [F.normalize(side(f), dim=1, eps=1e-6) for side, f in zip(self.sides, self.trunk(x))]
+
+
+class ScratchTrunk(nn.Module):
+    """Small from-scratch FCN: per stage two 3x3 conv+BN+ReLU, the first with stride 2."""
+
+    def __init__(self, widths: tuple[int, ...]):
+        super().__init__()
+        stages, cin = [], 3
+        for i, width in enumerate(widths):
+            dilation = 2 if i == len(widths) - 1 else 1
+            stages.append(nn.Sequential(_conv_bn(cin, width, 2), _conv_bn(width, width, 1, dilation)))
+            cin = width
+        self.stages = nn.ModuleList(stages)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        out = []
+        for stage in self.stages:
             x = stage(x)
-            features.append(F.normalize(side(x), dim=1, eps=1e-6))
-        return features
+            out.append(x)
+        return out
 
 
 def side_distances(ref: list[torch.Tensor], query: list[torch.Tensor], kind: str = "l2") -> list[torch.Tensor]:
@@ -104,10 +127,10 @@ class Head(nn.Module):
 class ChangeNet(nn.Module):
     """Encoder + head, used for training; ``forward`` returns side and fused distances."""
 
-    def __init__(self, cfg: NetConfig = NetConfig()):
+    def __init__(self, cfg: NetConfig = NetConfig(), pretrained: bool = False):
         super().__init__()
         self.cfg = cfg
-        self.encoder = Encoder(cfg)
+        self.encoder = Encoder(cfg, pretrained)
         self.head = Head(cfg)
 
     def forward(self, reference: torch.Tensor, query: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:

@@ -37,6 +37,13 @@ def test_streaming_writes_masks_events_and_metrics(rtsp_server, live_run, tmp_pa
     assert stats["fps_in"] > 5 and stats["error"] is None
 
 
+def test_udp_transport_is_selectable(rtsp_server, live_run, tmp_path):
+    run = live_run(pipeline_config(rtsp_stream("cam", rtsp_server.url, tmp_path, transport="udp")))
+    run.wait_results("cam", 10, 20)
+    report = run.stop()
+    assert report.ok and {r.mask.shape for _, r in run.recorder.results["cam"]} == {(120, 160)}
+
+
 def test_prometheus_metrics_file(rtsp_server, live_run, tmp_path):
     metrics = tmp_path / "metrics.prom"
     run = live_run(pipeline_config(rtsp_stream("cam", rtsp_server.url, tmp_path),

@@ -91,10 +91,12 @@ def test_close_from_another_thread_ends_iteration_and_joins():
             finished.set()  # the producer's own clean-up ran
 
     reader = LiveReader(endless, queue_size=2)
-    threading.Timer(0.2, reader.close).start()
+    closer = threading.Timer(0.2, reader.close)
+    closer.start()
     start = time.monotonic()
     count = sum(1 for _ in reader)
     assert count > 0 and time.monotonic() - start < 2
+    closer.join(2)  # close() returns only after the reader thread ended
     assert finished.is_set()
 
 
