@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config value, e.g. --set model.provider=cpu (repeatable)")
     run.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
+    run.add_argument("--backend", choices=["local", "ray"], default="local",
+                     help="local: threads in this process; ray: actors on a Ray cluster "
+                          "(needs streamcd[ray])")
+    run.add_argument("--address", default=None, metavar="auto|ray://HOST:PORT",
+                     help="Ray cluster to join (--backend ray); default: start a local one")
     run.set_defaults(func=_cmd_run)
 
     val = sub.add_parser("validate", help="check a pipeline YAML without running it")
@@ -107,12 +112,20 @@ def _cmd_run(args) -> int:
     cfg = PipelineConfig.from_yaml(args.config, args.overrides)
     if args.max_frames is not None and args.max_frames < 1:
         raise ConfigError("--max-frames must be at least 1")
-    pipeline = Pipeline(cfg)
+    if args.address and args.backend != "ray":
+        raise ConfigError("--address needs --backend ray")
+    if args.backend == "ray":
+        from .cluster.ray_backend import RayPipeline
+
+        pipeline = RayPipeline(cfg, args.address)
+    else:
+        pipeline = Pipeline(cfg)
     stop = threading.Event()
     previous = _install_signal_handlers(stop)
     observer = ConsoleObserver(show_progress=not args.quiet and sys.stderr.isatty())
     try:
-        log.info("model on %s", pipeline.model.provider)
+        if args.backend == "local":
+            log.info("model on %s", pipeline.model.provider)
         report = pipeline.run(max_frames=args.max_frames, observer=observer, stop=stop)
     finally:
         observer.close()
@@ -129,6 +142,9 @@ def _cmd_run(args) -> int:
                   f"inference {ms['inference']:.1f} ms, postprocess {ms['postprocess']:.1f} ms, "
                   f"background {ms['background']:.1f} ms per frame; provider {report.provider})",
                   file=sys.stderr)
+    if args.backend == "ray" and not args.quiet:
+        for line in report.summary_lines():  # cluster-wide: model actors, restarts
+            print(line, file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_FAILURE
 
 

@@ -195,7 +195,7 @@ class ModelConfig(_Schema):
     path: Path | None = Field(None, description="model card JSON or folder; None = shipped default")
     name: str = Field("default", description="shipped model name when path is not given")
     provider: Literal["auto", "cuda", "tensorrt", "cpu"] = "auto"
-    threads: int | None = Field(None, ge=1, description="CPU intra-op threads; None = all cores")
+    threads: int | None = Field(None, ge=1, description="CPU intra-op threads; None = half the cores (1 to 4)")
 
 
 class MetricsConfig(_Schema):
@@ -212,6 +212,31 @@ class MetricsConfig(_Schema):
         if path is not None and path.suffix not in (".json", ".prom"):
             raise ValueError(f"metrics.path must end in .json or .prom, got '{path.name}'")
         return path
+
+
+class RayConfig(_Schema):
+    """The Ray backend (``streamcd run --backend ray``); ignored by the local backend."""
+
+    model_actors: int = Field(1, ge=1, description="model actors; streams are spread over them")
+    num_gpus: float | None = Field(
+        None, ge=0, description="GPUs per model actor; None = 1 when the cluster has GPUs, else 0"
+    )
+    model_cpus: float = Field(1.0, gt=0, description="CPUs reserved per model actor")
+    stream_cpus: float = Field(0.25, gt=0, description="CPUs reserved per stream actor")
+    max_batch: int = Field(8, ge=1, description="most frames a model actor runs at once")
+    max_wait_ms: float = Field(
+        5.0, ge=0, description="how long a model actor waits to fill a batch"
+    )
+    max_restarts: int = Field(3, ge=0, description="restarts of a dead actor before giving up")
+    placement_timeout_s: float = Field(
+        60.0, gt=0, description="an actor not started by then is reported as not placed"
+    )
+    local_num_cpus: int | None = Field(
+        None, ge=1, description="CPUs of the local Ray instance (no --address); None = all"
+    )
+    local_object_store_mb: int = Field(
+        512, ge=80, description="object store of the local Ray instance, MiB"
+    )
 
 
 class StreamConfig(_Schema):
@@ -231,6 +256,7 @@ class PipelineConfig(_Schema):
     streams: list[StreamConfig] = Field(min_length=1)
     stats_every_s: float = Field(10.0, gt=0, description="period of the stats line of live streams")
     metrics: MetricsConfig = MetricsConfig()
+    ray: RayConfig = RayConfig()
 
     @field_validator("streams")
     @classmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,7 @@ from .processor import FrameProcessor, StageTimes
 from .runtime.base import ChangeModel
 from .sinks import Sink, open_sink
 from .sources import Source, open_source
+from .stages import ReadAhead, WriteBehind
 from .stats import MetricsWriter, StreamMeter
 
 log = logging.getLogger(__name__)
@@ -127,22 +128,26 @@ class StreamRunner:
                 if deliver_now.is_set():
                     emit(None, _drain(events))
 
-            source = stack.enter_context(open_source(cfg.source, on_event=on_source_event))
+            # File sources decode on their own thread and sinks write on another (stages.py);
+            # ``ahead`` is entered after the source, so it stops reading before the source closes.
+            ahead: ReadAhead[Frame] = ReadAhead(name=f"decode-{cfg.name}")
+            source = stack.enter_context(open_source(cfg.source, on_event=ahead.relay(on_source_event)))
             self._source = source
             self.report.live = source.live
             for sink_cfg in cfg.sinks:
                 sinks.append(stack.enter_context(open_sink(sink_cfg, source.fps)))
             cdnet_dir = cfg.source.path if cfg.source.type == "cdnet" else None
             background = stack.enter_context(BackgroundManager(cfg.background, cfg.name, cdnet_dir))
-            processor = FrameProcessor(self.model, background, MaskPostprocessor(
-                cfg.postprocess, self.model.threshold), cfg.name)
+            processor = self.make_processor(background, MaskPostprocessor(
+                cfg.postprocess, self.model.threshold))
             self.report.times = processor.times
             total = getattr(source, "frame_count", None)
             if max_frames is not None and total is not None:
                 total = min(total, max_frames)
             self.observer.on_start(cfg.name, total, source.live)
 
-            def emit(result: Result | None, new_events: list[StreamEvent]) -> None:
+            def deliver(item: tuple[Result | None, list[StreamEvent]]) -> None:
+                result, new_events = item
                 for event in new_events:
                     named = event if event.stream else StreamEvent(
                         event.kind, cfg.name, event.timestamp, event.detail)
@@ -158,9 +163,19 @@ class StreamRunner:
                                              source.stats.frames + source.stats.dropped)
                     self.observer.on_result(cfg.name, result)
 
+            # Entered after the sinks: every result is delivered before they close.
+            writer = stack.enter_context(WriteBehind(deliver, name=f"sinks-{cfg.name}"))
+
+            def emit(result: Result | None, new_events: list[StreamEvent]) -> None:
+                writer.put((result, new_events))
+
+            frames = self.frames(source)
+            if not source.live:  # live sources already read on their own thread
+                ahead.start(frames)
+                frames = stack.enter_context(ahead)
             deliver_now.set()
             pending: list[Frame] = []  # frames held while the median background is collected
-            for count, frame in enumerate(source, 1):
+            for count, frame in enumerate(frames, 1):
                 emit(None, _drain(events))
                 if stop.is_set():
                     break
@@ -181,6 +196,15 @@ class StreamRunner:
                     emit(*processor.process(held))
             emit(None, _drain(events))
             self._copy_stats(source)
+
+    def make_processor(self, background: BackgroundManager,
+                       postprocess: MaskPostprocessor) -> FrameProcessor:
+        """The per-frame processor (the Ray backend's runs the model in a remote actor)."""
+        return FrameProcessor(self.model, background, postprocess, self.config.name)
+
+    def frames(self, source: Source) -> Iterator[Frame]:
+        """The frames to process (a restarted Ray stream skips those already written)."""
+        return iter(source)
 
     def _copy_stats(self, source: Source) -> None:
         stats = source.stats

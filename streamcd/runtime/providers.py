@@ -68,6 +68,12 @@ def check_provider(choice: str, used: list[str]) -> str:
             f"provider {choice!r} asked for, but ONNX Runtime fell back to CPU (CUDA/cuDNN libraries "
             "missing or no GPU visible); install 'streamcd[gpu]' or use provider: auto"
         )
+    if choice == "tensorrt" and actual != "tensorrt":
+        raise ProviderError(
+            f"provider 'tensorrt' asked for, but ONNX Runtime fell back to {actual} (TensorRT "
+            "libraries missing: pip install tensorrt, or put libnvinfer on LD_LIBRARY_PATH); "
+            "or use provider: cuda"
+        )
     if choice == "auto" and actual == "cpu" and len(used) > 1:
         log.warning("GPU provider unavailable; running on CPU")
     return actual

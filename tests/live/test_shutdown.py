@@ -85,7 +85,9 @@ def test_second_signal_exits_at_once(rtsp_server, tmp_path):
     proc.send_signal(signal.SIGINT)
     finish(proc, 10)
     assert time.monotonic() - second < 3
-    assert proc.returncode == 128 + signal.SIGINT
+    # Our handler exits with 130; once `main` has returned and restored Python's own handlers,
+    # the signal kills the interpreter directly (-2). Both are "exit at once".
+    assert proc.returncode in (128 + signal.SIGINT, -signal.SIGINT)
 
 
 def test_stop_finishes_outputs_without_waiting_for_a_blocked_read(rtsp_server, live_run, tmp_path):

@@ -96,7 +96,7 @@ def test_close_from_another_thread_ends_iteration_and_joins():
     start = time.monotonic()
     count = sum(1 for _ in reader)
     assert count > 0 and time.monotonic() - start < 2
-    closer.join(2)  # close() returns only after the reader thread ended
+    closer.join(10)  # close() returns only after the reader thread ended
     assert finished.is_set()
 
 
