@@ -91,7 +91,7 @@ class ReadAhead(Generic[T]):
             if self._items is None:
                 raise RuntimeError("ReadAhead has nothing to read: give items or call start()")
             self.start(self._items)
-        while True:
+        while not self._stop.is_set():
             item = self._queue.get()
             if item is _END:
                 return
@@ -103,13 +103,16 @@ class ReadAhead(Generic[T]):
             yield item
 
     def _read(self) -> None:
+        items = iter(self._items)  # type: ignore[arg-type]
         try:
-            for item in self._items:  # type: ignore[union-attr]
+            for item in items:
                 if not self._put(item):
                     return
         except BaseException as e:  # noqa: BLE001 - handed to the consumer, which re-raises
             self._put(_Failure(e))
             return
+        finally:  # a generator's cleanup runs here, before the source is closed
+            getattr(items, "close", lambda: None)()
         self._put(_END)
 
     def _put(self, item: object) -> bool:

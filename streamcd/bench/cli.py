@@ -47,6 +47,10 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
     speed.add_argument("source", type=Path, help="a video file or a CDnet video folder")
     speed.add_argument("--methods", default="streamcd,mog2,subsense")
     speed.add_argument("--frames", type=int, default=300, help="frames to run (from the first)")
+    speed.add_argument("--streams", type=int, nargs="*", default=[1], metavar="N",
+                       help="also run the real pipeline (stages overlapped) with N copies of the "
+                            "source sharing the model: aggregate fps (e.g. --streams 1 2 4; "
+                            "none to skip)")
     speed.add_argument("--json", type=Path, default=None)
     _model_args(speed)
     speed.set_defaults(func=_cmd_speed)
@@ -56,14 +60,23 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
     held.add_argument("--out", type=Path, default=Path("out/bench-heldout"))
     held.add_argument("--methods", default="streamcd,mog2,knn", help="comma list: streamcd,mog2,knn,gsoc,cnt")
     held.add_argument("--videos", nargs="*", default=None)
+    _model_args(held)
     held.set_defaults(func=_cmd_heldout)
     bench.set_defaults(func=lambda args: bench.print_help() or 2)
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None, help="model card (default: the shipped model)")
+    p.add_argument("--model", default=None, type=_model_card,
+                   help="model card file, or a shipped model's name (default: default)")
     p.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda", "tensorrt"))
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime CPU threads")
+
+
+def _model_card(text: str) -> str:
+    """A card path as given, or the card of the shipped model named ``text`` (e.g. default-int8)."""
+    from ..runtime.assets import resolve_card
+
+    return text if Path(text).exists() else str(resolve_card(None, text))
 
 
 def _methods(text: str) -> tuple[str, ...]:
@@ -121,7 +134,7 @@ def _cmd_speed(args) -> int:
     from tqdm import tqdm
 
     from .report import speed_markdown
-    from .runner import RunSpec, run_isolated
+    from .runner import MODEL_METHOD, RunSpec, run_isolated
     from .suite import check_methods
 
     methods, skipped = check_methods(_methods(args.methods))
@@ -135,8 +148,20 @@ def _cmd_speed(args) -> int:
             with tqdm(total=args.frames, desc=method, unit="frame", leave=False) as bar:
                 runs.append(run_isolated(spec, on_frames=bar.update))
     print(speed_markdown(runs))
+    pipelines = []
+    if MODEL_METHOD in methods and args.streams:
+        from .streams import pipeline_markdown, pipeline_speed
+
+        with tempfile.TemporaryDirectory(prefix="streamcd-speed-") as tmp:
+            for n in args.streams:
+                pipelines.append(pipeline_speed(args.source, n, args.frames, Path(tmp) / str(n),
+                                                args.model, args.provider, args.threads))
+        mog2 = next((r.fps for r in runs if r.method == "mog2"), None)
+        print("\nPipeline (decode, model and sinks on their own threads; streams share the model):\n")
+        print(pipeline_markdown(pipelines, mog2))
     if args.json:
-        args.json.write_text(json.dumps([r.to_dict() for r in runs], indent=2))
+        args.json.write_text(json.dumps({"methods": [r.to_dict() for r in runs],
+                                         "pipeline": [p.to_dict() for p in pipelines]}, indent=2))
     return 0
 
 
@@ -165,7 +190,13 @@ def _cmd_heldout(args) -> int:
         raise ConfigError(f"--methods: unknown {', '.join(unknown)}; valid: {', '.join(valid)}")
     videos = ([CdnetVideo.open(args.dataset / v) for v in args.videos] if args.videos
               else find_videos(args.dataset))
-    rows = compare_heldout(videos, args.out, methods)
+    model = None
+    if MODEL_METHOD in methods:
+        from ..runtime.onnx_model import OnnxChangeModel
+
+        model = OnnxChangeModel.load(args.model, provider=args.provider, threads=args.threads)
+        print(f"{MODEL_METHOD}: model {model.card.name} on {model.provider}")
+    rows = compare_heldout(videos, args.out, methods, model)
     table = heldout_markdown(rows)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "heldout.md").write_text(table + "\n")

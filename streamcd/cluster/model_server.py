@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 #: ``infer`` answer when the actor has no features for the key and no reference came with it.
 MISSING = "missing-reference"
 
+#: A stream that sent nothing for this long is not waited for when a batch is filled.
+ACTIVE_S = 1.0
+
 #: (stream incarnation token, background version, model input (w, h)): a reference's identity.
 RefKey = tuple[str, int, tuple[int, int]]
 
@@ -91,6 +94,7 @@ class ModelServer:
         self.actor = actor
         self.node = node or _node_id()
         self._refs: dict[str, tuple[RefKey, Features]] = {}  # one reference per stream
+        self._seen: dict[str, float] = {}  # stream -> time of its last request
         self._queue: list[_Request] = []
         self._arrived: asyncio.Event | None = None
         self._worker: asyncio.Task | None = None
@@ -119,6 +123,7 @@ class ModelServer:
             self._worker = loop.create_task(self._batches_loop())
         future = loop.create_future()
         self._queue.append(_Request(stream, key, image, reference, future))
+        self._seen[stream] = loop.time()
         self._arrived.set()
         return await future
 
@@ -126,9 +131,11 @@ class ModelServer:
         loop = asyncio.get_running_loop()
         while True:
             await self._arrived.wait()
-            # Wait a little for other streams' frames, unless a full batch is already there.
+            # Wait a little for other streams' frames, unless a full batch is there or every
+            # stream seen lately already has its frame queued (a stream sends one at a time).
             deadline = loop.time() + self.max_wait_s
-            while len(self._queue) < self.max_batch and (left := deadline - loop.time()) > 0:
+            while (len(self._queue) < min(self.max_batch, self._active(loop.time()))
+                   and (left := deadline - loop.time()) > 0):
                 self._arrived.clear()
                 try:
                     await asyncio.wait_for(self._arrived.wait(), left)
@@ -148,6 +155,12 @@ class ModelServer:
                     request.future.set_exception(answer)
                 else:
                     request.future.set_result(answer)
+
+    def _active(self, now: float) -> int:
+        """Streams that sent a frame in the last second (those worth waiting for)."""
+        for stream in [k for k, t in self._seen.items() if now - t > ACTIVE_S]:
+            del self._seen[stream]
+        return max(1, len(self._seen))
 
     def _run(self, batch: list[_Request]) -> list[np.ndarray | str | Exception]:
         """One batch, on the inference thread: references first, then one run per input size."""

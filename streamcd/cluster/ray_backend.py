@@ -95,8 +95,10 @@ class RayPipeline:
     def __init__(self, config: PipelineConfig, address: str | None = None) -> None:
         self.config = config
         self.address = address
-        #: stream name -> its actor handle while ``run`` works (for operators and tests)
+        #: stream name -> its actor handle, and the model actors, while ``run`` works (for
+        #: operators and tests)
         self.stream_actors: dict[str, object] = {}
+        self.model_actors: list = []
 
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: Sequence[str] = (),
@@ -114,7 +116,7 @@ class RayPipeline:
         config, temp_state = self._with_state_dir()
         try:
             return _Run(ray, config, observer or RunObserver(), stop or threading.Event(),
-                        on_wait, self.stream_actors).run(max_frames)
+                        on_wait, self.stream_actors, self.model_actors).run(max_frames)
         finally:
             if owns_ray:
                 ray.shutdown()
@@ -151,10 +153,11 @@ class _Run:
 
     def __init__(self, ray, config: PipelineConfig, observer: RunObserver,
                  stop: threading.Event, on_wait: Callable[[], None] | None,
-                 handles: dict[str, object]) -> None:
+                 handles: dict[str, object], model_handles: list) -> None:
         self.ray, self.config, self.observer, self.stop, self.on_wait = (
             ray, config, observer, stop, on_wait)
-        self.handles = handles
+        self.handles, self.model_handles = handles, model_handles
+        self.model_names: list[str] = []
         self.run_id = uuid.uuid4().hex[:8]
         self.reports = {s.name: StreamReport(s.name, meter=_SnapshotMeter())
                         for s in config.streams}
@@ -168,11 +171,13 @@ class _Run:
         models, infos = self._start_models()
         streams = self._start_streams(models, infos) if models else {}
         self.handles.update(streams)
+        self.model_handles[:] = models
         try:
             self._follow(streams, max_frames)
             stats = self._model_stats(models)
         finally:
             self.handles.clear()
+            self.model_handles.clear()
             for actor in [*streams.values(), *models]:
                 self.ray.kill(actor, no_restart=True)
         if self.config.metrics.path:
@@ -191,11 +196,13 @@ class _Run:
         model_cfg = self.config.model
         if model_cfg.threads is None:  # do not let each ONNX session take every core of a node
             model_cfg = model_cfg.model_copy(update={"threads": max(1, int(r.model_cpus))})
-        actor_cls = ray.remote(ModelServer).options(
-            num_cpus=r.model_cpus, num_gpus=gpus, max_restarts=r.max_restarts,
-            max_task_retries=r.max_restarts)
-        actors = [actor_cls.remote(model_cfg, r.max_batch, r.max_wait_ms, i)
-                  for i in range(r.model_actors)]
+        actor_cls = ray.remote(ModelServer)
+        options = {"num_cpus": r.model_cpus, "num_gpus": gpus, "max_restarts": r.max_restarts,
+                   "max_task_retries": r.max_restarts}
+        # Named, so that stream actors look them up: an actor handle passed as a constructor
+        # argument would live in the object store, and a restart may find it gone.
+        actors = [actor_cls.options(name=self._model_name(i), **options).remote(
+            model_cfg, r.max_batch, r.max_wait_ms, i) for i in range(r.model_actors)]
         placed = self._wait_placed(actors, [a.info.remote() for a in actors],
                                    {"CPU": r.model_cpus, "GPU": gpus})
         if not any(ok for ok, _ in placed):
@@ -206,17 +213,22 @@ class _Run:
         for i, (ok, why) in enumerate(placed):
             if not ok:
                 log.error("model actor %d not placed: %s", i, why)
-        ready = [(a, info) for a, (ok, info) in zip(actors, placed) if ok]
+        ready = [(a, info, self._model_name(i)) for i, (a, (ok, info))
+                 in enumerate(zip(actors, placed)) if ok]
         log.info("%d model actor(s) on %s, %g GPU each", len(ready), ready[0][1].provider, gpus)
-        return [a for a, _ in ready], [info for _, info in ready]
+        self.model_names = [name for _, _, name in ready]
+        return [a for a, _, _ in ready], [info for _, info, _ in ready]
+
+    def _model_name(self, i: int) -> str:
+        return f"streamcd-{self.run_id}-model-{i}"
 
     def _start_streams(self, models: list, infos: list[ModelInfo]) -> dict[str, object]:
         ray, r = self.ray, self.config.ray
         actor_cls = ray.remote(StreamWorker).options(
             num_cpus=r.stream_cpus, max_restarts=r.max_restarts, max_task_retries=r.max_restarts,
             max_concurrency=STREAM_CONCURRENCY)
-        actors = {s.name: actor_cls.remote(s, models[i % len(models)], infos[i % len(models)],
-                                           self.run_id)
+        k = len(models)
+        actors = {s.name: actor_cls.remote(s, self.model_names[i % k], infos[i % k], self.run_id)
                   for i, s in enumerate(self.config.streams)}
         placed = self._wait_placed(list(actors.values()), [a.ready.remote() for a in
                                                             actors.values()],

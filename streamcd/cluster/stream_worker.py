@@ -211,7 +211,7 @@ class StreamWorker:
     """One stream on a Ray actor. ``run`` blocks until the stream ends; ``poll``/``stop`` may be
     called meanwhile from the driver (the actor runs with ``max_concurrency`` > 1)."""
 
-    def __init__(self, config: StreamConfig, model_handle, info: ModelInfo, run_id: str,
+    def __init__(self, config: StreamConfig, model_actor: str, info: ModelInfo, run_id: str,
                  node: str = "") -> None:
         import ray
 
@@ -231,7 +231,7 @@ class StreamWorker:
                       f"resuming after frame {self.progress.number}")
             log.warning("stream %s: %s", config.name, detail)
             first_events.append(StreamEvent(RESTART_EVENT, config.name, time.time(), detail))
-        client = RemoteModelClient(model_handle, config.name, ray.get)
+        client = RemoteModelClient(ray.get_actor(model_actor), config.name, ray.get)
         self.runner = _RayStreamRunner(config, info, self.collector, client,
                                        uuid.uuid4().hex[:12], first_events, self.progress.number)
         self.runner.report.frames = self.progress.frames

@@ -1,4 +1,4 @@
-"""``streamcd train`` and ``streamcd export`` (torch is imported only when they run)."""
+"""``streamcd train``, ``export`` and ``quantize`` (torch is imported only by the first two)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,15 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("--name", default="default")
     ex.set_defaults(func=_cmd_export)
 
+    qu = sub.add_parser("quantize", help="write an int8 variant of a model card (CPU speed)")
+    qu.add_argument("--model", type=Path, default=None, help="model card (default: the shipped model)")
+    qu.add_argument("--calibration", type=Path, nargs="+", default=[Path("../shared/data/cdnet2014")],
+                    help="CDnet root(s) or video folder(s); only their training frames are read")
+    qu.add_argument("--frames", type=int, default=32, help="calibration frames per video")
+    qu.add_argument("--out", type=Path, default=Path("export"))
+    qu.add_argument("--name", default=None, help="card name (default: <model name>-int8)")
+    qu.set_defaults(func=_cmd_quantize)
+
 
 def _cmd_train(args) -> int:
     _require_torch()
@@ -75,4 +84,17 @@ def _cmd_export(args) -> int:
     card = export_onnx(args.checkpoint, args.out, args.name)
     diff = parity(args.checkpoint, card)
     print(f"model card: {card} (ONNX vs torch max abs difference {diff:.2e})")
+    return 0
+
+
+def _cmd_quantize(args) -> int:
+    from ..cdnet_layout import CdnetVideo, find_videos
+    from ..runtime.assets import resolve_card
+    from ..runtime.quantize import quantize_card
+
+    videos = []
+    for folder in args.calibration:
+        videos += [CdnetVideo.open(folder)] if (folder / "input").is_dir() else find_videos(folder)
+    card = quantize_card(resolve_card(args.model), videos, args.out, args.name, args.frames)
+    print(f"model card: {card} (calibrated on the training frames of {', '.join(v.key for v in videos)})")
     return 0

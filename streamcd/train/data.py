@@ -9,7 +9,7 @@ frames before temporalROI), not hand-picked clean frames.
 from __future__ import annotations
 
 import logging
-import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,8 +68,12 @@ def cdnet_reference(video: CdnetVideo, frames: int = 30) -> np.ndarray:
     return temporal_median(np.stack([_read(video.input_path(int(n))) for n in numbers]))
 
 
-def load_cdnet(video: CdnetVideo, first: int, last: int, step: int = 1) -> LabelledVideo:
-    """Frames ``first..last`` (inclusive, every ``step``-th) of a CDnet video with labels."""
+def load_cdnet(video: CdnetVideo, first: int, last: int, step: int = 1,
+               reference: np.ndarray | None = None) -> LabelledVideo:
+    """Frames ``first..last`` (inclusive, every ``step``-th) of a CDnet video with labels.
+
+    ``reference`` defaults to the median of the frames before temporalROI (init "cdnet").
+    """
     numbers = tuple(range(first, last + 1, step))
     frames = np.stack([_read(video.input_path(n)) for n in numbers])
     h, w = frames.shape[1:3]
@@ -77,7 +81,9 @@ def load_cdnet(video: CdnetVideo, first: int, last: int, step: int = 1) -> Label
     labels = np.stack(
         [cdnet_labels(_read(video.groundtruth_path(n), cv2.IMREAD_GRAYSCALE), roi) for n in numbers]
     )
-    return LabelledVideo(video.key, cdnet_reference(video), frames, labels, numbers)
+    if reference is None:
+        reference = cdnet_reference(video)
+    return LabelledVideo(video.key, reference, frames, labels, numbers)
 
 
 def cdnet_train_val(
@@ -102,24 +108,36 @@ def cdnet_train_val(
     return train, val
 
 
-_NUMBER = re.compile(r"(\d+)$")
+#: Frames between the last UCSD training frame and its held-out frames (the clips are short).
+UCSD_GAP = 3
 
 
-def load_ucsd(dataset: Path, median_frames: int = 30, stride: int = 2) -> list[LabelledVideo]:
-    """UCSD clips (``<name>_/<name>/in/frame_N.jpg`` + ``groundtruth/gtNNNN.png``), all frames.
+def load_ucsd(dataset: Path, median_frames: int = 30, stride: int = 2,
+              exclude: tuple[str, ...] = ()) -> list[LabelledVideo]:
+    """UCSD clips through the bench's CDnet-layout adapter, held-out frames left out.
 
-    The clips have no warm-up frames, so the reference is the median of the first
-    ``median_frames`` frames taken every ``stride``-th, as the "median" background init does.
+    The held-out frames are the same as the bench scores (``CdnetVideo.heldout_range()`` of the
+    converted clip, renumbered from 1), with a gap of UCSD_GAP frames. The clips have no warm-up
+    frames, so the reference is the median of the first ``median_frames`` frames taken every
+    ``stride``-th, exactly what the "median" background init computes at run time (labels are
+    not used for it).
     """
+    from ..bench.ucsd import ucsd_to_cdnet
+
     out = []
-    for clip in sorted(p for p in Path(dataset).glob("*_/*") if (p / "in").is_dir()):
-        paths = sorted((clip / "in").glob("frame_*.jpg"), key=lambda p: int(_NUMBER.search(p.stem)[1]))
-        numbers = tuple(int(_NUMBER.search(p.stem)[1]) for p in paths)
-        frames = np.stack([_read(p) for p in paths])
-        labels = []
-        for n in numbers:
-            gt = _read(clip / "groundtruth" / f"gt{n:04d}.png", cv2.IMREAD_GRAYSCALE)
-            labels.append((gt > 127).astype(np.uint8))
-        reference = temporal_median(frames[: median_frames * stride : stride])
-        out.append(LabelledVideo(f"ucsd/{clip.name}", reference, frames, np.stack(labels), numbers))
+    with tempfile.TemporaryDirectory() as tmp:
+        for video in find_videos(ucsd_to_cdnet(dataset, tmp)):
+            if video.key in exclude:
+                log.info("%s: left out of training", video.key)
+                continue
+            first, last = video.first, video.heldout_range()[0] - UCSD_GAP - 1
+            if last < first:
+                continue
+            data = load_cdnet(video, first, last, reference=_stream_median(video, median_frames, stride))
+            out.append(data)
     return out
+
+
+def _stream_median(video: CdnetVideo, frames: int, stride: int) -> np.ndarray:
+    numbers = range(1, min(video.count, (frames - 1) * stride + 1) + 1, stride)
+    return temporal_median(np.stack([_read(video.input_path(n)) for n in numbers]))

@@ -60,7 +60,7 @@ def train(cfg: TrainConfig) -> Path:
     started = time.monotonic()
     train_videos, val_videos = cdnet_train_val(cfg.data / "cdnet2014", exclude=cfg.exclude)
     if cfg.ucsd_weight > 0 and (cfg.data / "ucsd").is_dir():
-        train_videos += [v for v in load_ucsd(cfg.data / "ucsd") if v.name not in cfg.exclude]
+        train_videos += load_ucsd(cfg.data / "ucsd", exclude=cfg.exclude)
     if not train_videos or not val_videos:
         raise ValueError("training needs at least one CDnet video that is not excluded")
     weights = _weights(train_videos, cfg.ucsd_weight)

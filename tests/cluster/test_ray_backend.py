@@ -129,3 +129,23 @@ def test_cli_backend_ray(local_ray, tmp_path, capsys):
     assert sorted(p.name for p in (out / "cam").iterdir()) == numbered(12)
     assert main(["run", str(yaml), "--address", "auto"]) == 2  # --address needs --backend ray
     assert "--address needs --backend ray" in capsys.readouterr().err
+
+
+def test_killed_model_actor_restarts_and_streams_go_on(local_ray, tmp_path):
+    n = 80
+    clip = write_clip(tmp_path / "clip.mp4", square_frames(n)[0])
+    out = tmp_path / "out"
+    pipeline = RayPipeline(ray_config(file_stream("a", clip, out), file_stream("b", clip, out)))
+    killed = []
+
+    def kill_once(stream, count):
+        if count == 20 and not killed:
+            killed.append(stream)
+            local_ray.kill(pipeline.model_actors[0], no_restart=False)
+
+    report = pipeline.run(observer=Counter(kill_once))
+    assert killed and report.ok, [s.error for s in report.streams]
+    for name in ("a", "b"):  # the restarted model actor got each stream's reference again
+        assert sorted(p.name for p in (out / name).iterdir()) == numbered(n)
+    [model] = report.models  # the new incarnation's counters
+    assert model.reference_encodes >= 2 and model.frames < 2 * n
