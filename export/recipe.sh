@@ -8,3 +8,6 @@ DATA=${DATA:-../shared/data}
 streamcd train --data "$DATA" --out runs/default --minutes 1000 --max-steps 5151 --seed 0
 streamcd export runs/default/checkpoint.pt --out export --name default
 streamcd bench heldout --dataset "$DATA/cdnet2014" --methods streamcd,mog2,knn,gsoc,cnt --out out/bench-heldout
+# The int8 variant is derived from default.encoder.onnx: regenerate it after every export.
+streamcd quantize --model export/default.json --calibration "$DATA/cdnet2014" --out export --name default-int8
+streamcd bench heldout --dataset "$DATA/cdnet2014" --methods streamcd --model default-int8 --out out/bench-heldout-int8

@@ -195,7 +195,7 @@ class ModelConfig(_Schema):
     path: Path | None = Field(None, description="model card JSON or folder; None = shipped default")
     name: str = Field("default", description="shipped model name when path is not given")
     provider: Literal["auto", "cuda", "tensorrt", "cpu"] = "auto"
-    threads: int | None = Field(None, ge=1, description="CPU intra-op threads; None = half the cores (1 to 4)")
+    threads: int | None = Field(None, ge=1, description="CPU intra-op threads; None = the cores, at most 4")
 
 
 class MetricsConfig(_Schema):

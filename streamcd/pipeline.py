@@ -1,8 +1,9 @@
 """The pipeline: every stream of a config runs source -> background -> model -> postprocess -> sinks.
 
 Each stream runs on its own thread with its own background and sinks; the ONNX model is loaded
-once and shared (ONNX Runtime sessions are thread-safe). A failing stream is reported and does
-not stop the others.
+once and shared (ONNX Runtime sessions are thread-safe). A file source decodes on a thread of its
+own and the sinks write on another (stages.py), so the stages overlap. A failing stream is
+reported and does not stop the others.
 """
 
 from __future__ import annotations
@@ -65,7 +66,10 @@ class PipelineReport:
 
 
 class RunObserver:
-    """Hooks the CLI uses for progress bars and stats lines (the library itself only logs)."""
+    """Hooks the CLI uses for progress bars and stats lines (the library itself only logs).
+
+    ``on_result`` and ``on_event`` run on the stream's sink thread, after the sinks took it.
+    """
 
     def on_start(self, stream: str, total: int | None, live: bool) -> None: ...
 

@@ -153,6 +153,7 @@ class WriteBehind(Generic[T]):
     def __init__(self, deliver: Callable[[T], None], depth: int = WRITE_BEHIND, name: str = "write-behind"):
         self._deliver = deliver
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._name = name
         self._error: BaseException | None = None
         self._raised = False
         self._thread: threading.Thread | None = threading.Thread(target=self._write, name=name, daemon=True)
@@ -179,7 +180,6 @@ class WriteBehind(Generic[T]):
             except BaseException as e:  # noqa: BLE001 - re-raised on the caller's thread
                 self._error = e
 
-
     def close(self) -> None:
         """Deliver what is queued, join the writer, re-raise its error (if not raised yet)."""
         thread, self._thread = self._thread, None
@@ -200,8 +200,8 @@ class WriteBehind(Generic[T]):
             return
         try:  # already failing: finish the writes, but do not hide the original exception
             self.close()
-        except BaseException:
-            log.debug("writer error while the stream was already failing", exc_info=True)
+        except BaseException as e:  # noqa: BLE001 - logged; the caller's exception goes on
+            log.warning("%s: error while the stream was already failing: %s", self._name, e)
 
 
 def _drain(q: queue.Queue) -> None:

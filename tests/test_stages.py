@@ -49,8 +49,7 @@ def test_read_ahead_reraises_after_the_items_before_the_error():
 
     seen = []
     with ReadAhead(items()) as ahead, pytest.raises(OSError, match="disk gone"):
-        for i in ahead:
-            seen.append(i)
+        seen.extend(ahead)
     assert seen == [1, 2]
 
 

@@ -77,8 +77,8 @@ def pipeline_speed(source: str | Path, streams: int, frames: int, out: Path, mod
 def pipeline_markdown(runs: list[PipelineSpeed], mog2_fps: float | None) -> str:
     """Table of pipeline runs, with the aggregate fps as a multiple of MOG2's (same frames)."""
     ref = " | x MOG2 fps" if mog2_fps else ""
-    lines = [f"| streams | provider | threads | frames | model-thread ms/frame | aggregate fps | "
-             f"fps per stream{ref} |",
+    lines = [(f"| streams | provider | threads | frames | model-thread ms/frame | aggregate fps | "
+              f"fps per stream{ref} |"),
              "| ---: | --- | ---: | ---: | ---: | ---: | ---:" + (" | ---: |" if ref else " |")]
     for r in runs:
         per = ", ".join(f"{f:.1f}" for f in r.stream_fps)

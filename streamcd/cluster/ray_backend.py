@@ -343,7 +343,8 @@ def _placement_hint(ray, request: dict[str, float], timeout_s: float) -> str:
     fits = any(all(res.get(k, 0) >= v for k, v in wanted.items()) for res in nodes)
     have = ", ".join(f"{k} {v:g}" for k, v in sorted(ray.cluster_resources().items())
                      if k in ("CPU", "GPU"))
-    why = ("no node has room for it now" if fits else "no node of the cluster is that large")
+    why = ("no node had room for it in time, or it was slow to start" if fits
+           else "no node of the cluster is that large")
     return (f"not started within {timeout_s:g} s: it needs {wanted}, {why} (cluster: {have}); "
             "add nodes, lower ray.stream_cpus / ray.model_cpus / ray.num_gpus, or raise "
             "ray.placement_timeout_s")

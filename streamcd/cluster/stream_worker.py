@@ -75,15 +75,15 @@ class RemoteModelClient:
         self.handle = handle
         self.stream = stream
         self._get = ray_get
-        self._sent: tuple | None = None
+        self.sent_key: tuple | None = None  # the reference the model actor last received
 
     def distance(self, image: np.ndarray, key: tuple, reference) -> np.ndarray:
         """``reference`` is a callable returning the reference at model size (made only if needed)."""
-        ref = reference() if key != self._sent else None
+        ref = reference() if key != self.sent_key else None
         answer = self._get(self.handle.infer.remote(self.stream, key, image, ref))
         if isinstance(answer, str) and answer == MISSING:  # the model actor restarted
             answer = self._get(self.handle.infer.remote(self.stream, key, image, reference()))
-        self._sent = key
+        self.sent_key = key
         return answer
 
 
@@ -104,7 +104,7 @@ class RemoteFrameProcessor(FrameProcessor):
         t0 = time.perf_counter()
         # The incarnation token keeps a restarted stream's versions from matching stale features.
         key = (self.incarnation, version, size)
-        sent = self.client._sent
+        sent = self.client.sent_key
         dist = self.client.distance(to_model_input(image, size), key,
                                     lambda: to_model_input(reference, size))
         if sent != key:
@@ -162,7 +162,7 @@ class _Collector(RunObserver):
         self.total: int | None = None
         self.live = False
         self.started = False
-        self.frames_before = progress.frames
+        self.report: StreamReport | None = None
 
     def on_start(self, stream: str, total: int | None, live: bool) -> None:
         self.total, self.live, self.started = total, live, True
@@ -172,8 +172,8 @@ class _Collector(RunObserver):
                         distance=None)
         with self.lock:
             self.results.append(light)
-        if not self.live:
-            self.progress.record(result.frame.number, self.frames_before + len(self.results))
+        if not self.live and self.report is not None:  # called after the sinks took it
+            self.progress.record(result.frame.number, self.report.frames)
 
     def on_event(self, event: StreamEvent) -> None:
         with self.lock:
@@ -183,7 +183,6 @@ class _Collector(RunObserver):
         with self.lock:
             out = self.results, self.events
             self.results, self.events = [], []
-        self.frames_before += len(out[0])
         return out
 
 
@@ -235,6 +234,7 @@ class StreamWorker:
         self.runner = _RayStreamRunner(config, info, self.collector, client,
                                        uuid.uuid4().hex[:12], first_events, self.progress.number)
         self.runner.report.frames = self.progress.frames
+        self.collector.report = self.runner.report
         self._finished = False
 
     def ready(self) -> str:

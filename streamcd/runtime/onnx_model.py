@@ -55,22 +55,23 @@ class ModelCard:
 
 
 def default_threads() -> int:
-    """Intra-op threads when the config says none: half the usable cores, 1 to 4.
+    """Intra-op threads when the config says none: the usable cores, at most 4.
 
-    The stream's decode and sink threads (stages.py) need the other cores. Measured on 2 shared
-    cores at 320x240: 1 thread ran the pipeline 2.2x faster than 2 (MODEL_CARD.md, Performance);
-    the model is too small to gain from more than a few threads.
+    Measured on 2 shared cores at 320x240 (MODEL_CARD.md, Performance): 2 threads gave 1.03-1.2x
+    the pipeline fps of 1; the model is too small to gain from many threads (more than 4 is
+    not measured).
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(4, cores // 2))
+    return max(1, min(4, cores))
 
 
 def session_options(threads: int | None = None):
     """ONNX Runtime CPU session options for the change model (one session per graph).
 
     All graph optimisations (the NCHWc conv layout: 1.5x faster than ``extended`` here);
-    sequential execution (the graphs are chains); the memory arena on (10 % slower off); worker
-    threads that sleep instead of spinning, as they share the cores with decode and sinks.
+    sequential execution (the graphs are chains); the memory arena on (10 % slower off); idle
+    workers sleep instead of spinning: they share the cores with decode and sinks, and spinning
+    made the 2-thread pipeline 3.5x slower on a busy 2-core machine.
     """
     ort = import_ort()
     options = ort.SessionOptions()

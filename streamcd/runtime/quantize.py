@@ -3,7 +3,7 @@
 Calibrated on CDnet *training* frames only (``CdnetVideo.training_range()``), never on the
 held-out ones. Kept in float: the first convolution (its 3-channel input gains little, and
 quantising it moves the input normalisation after the layout change, where ONNX Runtime runs it
-~20x slower) and the 1x1 embedding convolutions that feed the L2 normalisation (half the
+17-34x slower) and the 1x1 embedding convolutions that feed the L2 normalisation (half the
 distance error for ~8 % of the time). The head (distances) stays float. Usage::
 
     card = quantize_card(resolve_card(None), [CdnetVideo.open(p) for p in folders], Path("export"))
@@ -50,10 +50,17 @@ def calibration_frames(videos: Sequence[CdnetVideo], per_video: int, multiple: i
             yield to_model_input(image, model_input_size((w, h), multiple))
 
 
+def _import_onnx():
+    try:
+        import onnx
+    except ImportError as e:
+        raise ModelError("streamcd quantize needs the onnx package: pip install 'streamcd[quantize]'") from e
+    return onnx
+
+
 def float_convs(model_path: Path) -> list[str]:
     """Conv nodes kept in float: those on the 3-channel input and those feeding an L2 norm."""
-    import onnx
-
+    onnx = _import_onnx()
     model = onnx.load(str(model_path))
     weights = {t.name: tuple(t.dims) for t in model.graph.initializer}
     consumers: dict[str, list[str]] = {}
@@ -75,6 +82,7 @@ def float_convs(model_path: Path) -> list[str]:
 def quantize_card(card_path: Path, videos: Sequence[CdnetVideo], out: Path, name: str | None = None,
                   per_video: int = CALIBRATION_FRAMES) -> Path:
     """Write ``out/NAME.json`` (+ ``.encoder.onnx``, ``.head.onnx``), the int8 variant of a card."""
+    _import_onnx()  # onnxruntime.quantization needs it too
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,

@@ -13,15 +13,15 @@ from ..rtsp_fixtures import (  # noqa: F401 - fixtures are found by name
     rtsp_server_available,
 )
 
-ray = pytest.importorskip("ray", reason="Ray backend tests need the ray extra: pip install 'streamcd[ray]'")
-
 FAST_RTSP = {"open_timeout_s": 2.0, "read_timeout_s": 1.0,
              "reconnect": {"initial_delay_s": 0.2, "max_delay_s": 1.0, "jitter": 0.1}}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_ray():
-    """A local Ray instance shared by the tests (RayPipeline uses it instead of starting one)."""
+    """A local Ray instance shared by a module's tests (RayPipeline uses it instead of starting
+    one); shut down after the module so that it does not run beside the other tests."""
+    ray = pytest.importorskip("ray", reason="needs the ray extra: pip install 'streamcd[ray]'")
     ray.init(num_cpus=2, object_store_memory=200 * 2**20, include_dashboard=False,
              log_to_driver=False)
     yield ray

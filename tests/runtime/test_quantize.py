@@ -6,7 +6,6 @@ import json
 
 import cv2
 import numpy as np
-import onnx
 import pytest
 
 from streamcd.cdnet_layout import CdnetVideo
@@ -15,6 +14,7 @@ from streamcd.runtime.onnx_model import OnnxChangeModel
 from streamcd.runtime.quantize import calibration_frames, float_convs, quantize_card
 from tests.conftest import SHARED_DATA
 
+onnx = pytest.importorskip("onnx", reason="streamcd quantize needs onnx (streamcd[quantize])")
 CDNET = SHARED_DATA / "cdnet2014"
 HIGHWAY = CDNET / "baseline" / "highway"
 pytestmark = pytest.mark.skipif(not HIGHWAY.is_dir(), reason="CDnet data not in ../shared/data")
@@ -48,8 +48,8 @@ def test_calibration_reads_only_training_frames():
     assert last < video.heldout_range()[0]
     frames = list(calibration_frames([video], 5, 8))
     assert len(frames) == 5 and all(f.shape == (240, 320, 3) for f in frames)
-    expected = cv2.imread(str(video.input_path(last)))
-    assert np.array_equal(frames[-1], expected)
+    assert np.array_equal(frames[0], cv2.imread(str(video.input_path(first))))
+    assert np.array_equal(frames[-1], cv2.imread(str(video.input_path(last))))
 
 
 def test_quantize_writes_a_loadable_card_close_to_float(tmp_path, fp32):
@@ -76,3 +76,24 @@ def test_float_convs_are_the_input_and_embedding_convs():
 def test_shipped_int8_masks_match_float_on_heldout_frames(fp32, video):
     int8 = OnnxChangeModel.load(None, "default-int8", provider="cpu", threads=1)
     assert mask_disagreement(fp32, int8, CdnetVideo.open(CDNET / video)) < 0.01
+
+
+def test_quantize_command(tmp_path, capsys):
+    from streamcd.cli import main
+
+    assert main(["--log-level", "WARNING", "quantize", "--calibration", str(HIGHWAY), "--frames", "2",
+                 "--out", str(tmp_path), "--name", "q"]) == 0
+    assert "calibrated on the training frames of baseline/highway" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q.encoder.onnx", "q.head.onnx", "q.json"]
+    assert OnnxChangeModel.load(tmp_path / "q.json", provider="cpu").card.name == "q"
+
+
+@pytest.mark.skipif("default-int8" not in shipped_models(), reason="no shipped int8 card")
+def test_shipped_int8_is_derived_from_the_shipped_float_model():
+    import hashlib
+
+    raw = json.loads(resolve_card(None, "default-int8").read_text())
+    encoder = resolve_card(None).parent / "default.encoder.onnx"
+    assert raw["quantization"]["from_encoder_sha256"] == hashlib.sha256(encoder.read_bytes()).hexdigest(), (
+        "export/default-int8.* is stale (default was re-exported): run streamcd quantize --model "
+        "export/default.json --calibration ../shared/data/cdnet2014 --out export --name default-int8")

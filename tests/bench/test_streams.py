@@ -1,0 +1,17 @@
+"""``bench speed --streams N``: the real pipeline over N copies of a source."""
+
+from __future__ import annotations
+
+from streamcd.bench.streams import pipeline_markdown, pipeline_speed
+from tests.conftest import square_frames, write_clip
+
+
+def test_pipeline_speed_counts_every_stream(tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", square_frames(12)[0])
+    run = pipeline_speed(clip, streams=2, frames=10, out=tmp_path / "out", provider="cpu", threads=1)
+    assert (run.streams, run.frames, run.provider, run.threads) == (2, 20, "cpu", 1)
+    assert len(run.stream_fps) == 2 and run.aggregate_fps > 0
+    for i in range(2):
+        assert len(list((tmp_path / "out" / f"s{i}").glob("bin*.png"))) == 10
+    table = pipeline_markdown([run], mog2_fps=run.aggregate_fps)
+    assert table.splitlines()[2].startswith("| 2 | cpu | 1 | 20 |") and table.endswith(" 1.00 |")
