@@ -29,10 +29,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Frames decoded ahead of the model (a few, to absorb decode jitter; memory is depth x frame).
+#: Frames decoded ahead of the model, and results waiting for the sinks before the model thread
+#: blocks: a few, to absorb jitter. Memory per stream is about (4 + 4) frames (+ masks).
 READ_AHEAD = 4
-#: Results waiting for the sinks before the model thread blocks.
-WRITE_BEHIND = 8
+WRITE_BEHIND = 4
 _POLL_S = 0.1  # how often a blocked put/get looks at the stop flag
 
 _END = object()

@@ -74,9 +74,15 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 def _model_card(text: str) -> str:
     """A card path as given, or the card of the shipped model named ``text`` (e.g. default-int8)."""
+    from ..errors import ModelError
     from ..runtime.assets import resolve_card
 
-    return text if Path(text).exists() else str(resolve_card(None, text))
+    if Path(text).exists():
+        return text
+    try:
+        return str(resolve_card(None, text))
+    except ModelError as e:  # argparse turns this into a usage error (exit 2)
+        raise argparse.ArgumentTypeError(str(e)) from e
 
 
 def _methods(text: str) -> tuple[str, ...]:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
+import pytest
+
 from streamcd.bench.streams import pipeline_markdown, pipeline_speed
 from tests.conftest import square_frames, write_clip
 
@@ -15,3 +20,25 @@ def test_pipeline_speed_counts_every_stream(tmp_path):
         assert len(list((tmp_path / "out" / f"s{i}").glob("bin*.png"))) == 10
     table = pipeline_markdown([run], mog2_fps=run.aggregate_fps)
     assert table.splitlines()[2].startswith("| 2 | cpu | 1 | 20 |") and table.endswith(" 1.00 |")
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("default-int8", "default-int8.json"),  # a shipped model by name
+        ("nosuch", SystemExit),  # unknown name: usage error listing the shipped ones
+    ],
+)
+def test_bench_model_option_takes_a_shipped_name(model, expected, capsys):
+    from streamcd.bench.cli import add_bench_command
+
+    parser = argparse.ArgumentParser()
+    add_bench_command(parser.add_subparsers())
+    if expected is SystemExit:
+        with pytest.raises(SystemExit) as exit_info:
+            parser.parse_args(["bench", "heldout", "--model", model])
+        assert exit_info.value.code == 2
+        assert "no shipped model named 'nosuch'; available: default" in capsys.readouterr().err
+    else:
+        args = parser.parse_args(["bench", "heldout", "--model", model])
+        assert Path(args.model).name == expected and Path(args.model).exists()
