@@ -26,7 +26,7 @@ class AugmentConfig:
     gain: float = 0.12
     bias: float = 12.0
     grey_prob: float = 0.15
-    paste_prob: float = 0.0
+    paste_prob: float = 0.3
 
 
 def _grey(img: np.ndarray) -> np.ndarray:

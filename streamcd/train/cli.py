@@ -1,4 +1,4 @@
-"""``streamcd train``, ``export`` and ``quantize`` (torch is imported only by the first two)."""
+"""``streamcd train``, ``adapt``, ``export`` and ``quantize`` (torch is imported only by the first three)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--data", type=Path, default=Path("../shared/data"),
                     help="folder holding cdnet2014/ (and optionally ucsd/)")
     tr.add_argument("--out", type=Path, default=Path("runs/default"))
-    tr.add_argument("--minutes", type=float, default=20.0, help="wall-clock budget")
-    tr.add_argument("--max-steps", type=int, default=8000)
+    tr.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget")
+    tr.add_argument("--max-steps", type=int, default=6000)
     tr.add_argument("--batch", type=int, default=12)
     tr.add_argument("--lr", type=float, default=2e-3)
     tr.add_argument("--loss", choices=["tcl", "contrastive", "double_margin"], default="tcl")
@@ -31,7 +31,7 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
                     help="margin of changed pairs (double_margin: m2)")
     tr.add_argument("--encoder", choices=["scratch", "lite0"], default="scratch",
                     help="from-scratch FCN or EfficientNet-Lite0 ImageNet trunk")
-    tr.add_argument("--paste", type=float, default=0.0,
+    tr.add_argument("--paste", type=float, default=0.3,
                     help="probability of pasting another video's foreground onto a query")
     tr.add_argument("--exclude", nargs="*", default=[], metavar="VIDEO",
                     help="videos left out of training (e.g. baseline/highway, ucsd/boats)")
@@ -46,6 +46,28 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("--out", type=Path, default=Path("export"))
     ex.add_argument("--name", default="default")
     ex.set_defaults(func=_cmd_export)
+
+    ad = sub.add_parser("adapt", help="fine-tune a trained model on a few labelled frames of one camera")
+    ad.add_argument("--video", type=Path, required=True,
+                    help="CDnet-style folder: input/, groundtruth/, optional ROI.bmp and temporalROI.txt")
+    ad.add_argument("--frames", type=int, default=40, help="labelled frames to fine-tune on")
+    ad.add_argument("--val-frames", type=int, default=8,
+                    help="further labelled frames to re-pick the threshold and the best step on")
+    ad.add_argument("--minutes", type=float, default=3.0, help="wall-clock budget of the fine-tuning")
+    ad.add_argument("--max-steps", type=int, default=1500)
+    ad.add_argument("--base", type=Path, default=Path("export/default.pt"),
+                    help="checkpoint to start from (default: the shipped model's)")
+    ad.add_argument("--out", type=Path, default=None, help="default: runs/adapt/<category>_<video>")
+    ad.add_argument("--name", default=None, help="model card name (default: <video>-adapted)")
+    ad.add_argument("--lr", type=float, default=5e-4)
+    ad.add_argument("--batch", type=int, default=8)
+    ad.add_argument("--batchnorm", choices=["frozen", "train"], default="frozen",
+                    help="keep the base's batch-norm statistics or re-estimate them on the scene")
+    ad.add_argument("--measure", action="store_true",
+                    help="also score base and adapted model on the held-out frames (needs their groundtruth)")
+    ad.add_argument("--seed", type=int, default=0)
+    ad.add_argument("--threads", type=int, default=None)
+    ad.set_defaults(func=_cmd_adapt)
 
     qu = sub.add_parser("quantize", help="write an int8 variant of a model card (CPU speed)")
     qu.add_argument("--model", type=Path, default=None, help="model card (default: the shipped model)")
@@ -84,6 +106,24 @@ def _cmd_export(args) -> int:
     card = export_onnx(args.checkpoint, args.out, args.name)
     diff = parity(args.checkpoint, card)
     print(f"model card: {card} (ONNX vs torch max abs difference {diff:.2e})")
+    return 0
+
+
+def _cmd_adapt(args) -> int:
+    _require_torch()
+    from .adapt import AdaptConfig, adapt
+
+    cfg = AdaptConfig(video=args.video, base=args.base, out=args.out, name=args.name, frames=args.frames,
+                      val_frames=args.val_frames, minutes=args.minutes, max_steps=args.max_steps,
+                      batch=args.batch, lr=args.lr, batchnorm=args.batchnorm, measure=args.measure,
+                      seed=args.seed, threads=args.threads)
+    r = adapt(cfg)
+    print(f"model card: {r.card}")
+    print(f"trained on frames {r.train_frames[0]}..{r.train_frames[-1]} ({len(r.train_frames)} frames), "
+          f"{r.steps} steps, best step {r.best_step}; threshold {r.threshold:.3f}")
+    print(f"validation F ({len(r.val_frames)} frames): {r.val_f_before:.4f} -> {r.val_f_after:.4f}")
+    if r.heldout_f_after is not None:
+        print(f"held-out F: {r.heldout_f_before:.4f} -> {r.heldout_f_after:.4f}")
     return 0
 
 

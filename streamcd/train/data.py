@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +75,12 @@ def load_cdnet(video: CdnetVideo, first: int, last: int, step: int = 1,
 
     ``reference`` defaults to the median of the frames before temporalROI (init "cdnet").
     """
-    numbers = tuple(range(first, last + 1, step))
+    return load_cdnet_frames(video, range(first, last + 1, step), reference)
+
+
+def load_cdnet_frames(video: CdnetVideo, numbers: Iterable[int], reference: np.ndarray | None = None) -> LabelledVideo:
+    """The given frame numbers of a CDnet video with labels (``reference`` as in load_cdnet)."""
+    numbers = tuple(int(n) for n in numbers)
     frames = np.stack([_read(video.input_path(n)) for n in numbers])
     h, w = frames.shape[1:3]
     roi = video.roi_mask((w, h))
@@ -133,11 +139,12 @@ def load_ucsd(dataset: Path, median_frames: int = 30, stride: int = 2,
             first, last = video.first, video.heldout_range()[0] - UCSD_GAP - 1
             if last < first:
                 continue
-            data = load_cdnet(video, first, last, reference=_stream_median(video, median_frames, stride))
+            data = load_cdnet(video, first, last, reference=stream_median(video, median_frames, stride))
             out.append(data)
     return out
 
 
-def _stream_median(video: CdnetVideo, frames: int, stride: int) -> np.ndarray:
+def stream_median(video: CdnetVideo, frames: int = 30, stride: int = 2) -> np.ndarray:
+    """Median of the first ``frames`` frames taken every ``stride``-th: the "median" init."""
     numbers = range(1, min(video.count, (frames - 1) * stride + 1) + 1, stride)
     return temporal_median(np.stack([_read(video.input_path(n)) for n in numbers]))

@@ -23,11 +23,27 @@ OUTPUT_STRIDE = 2  # the fused distance map is at half the input resolution
 OPSET = 18
 
 
+#: State-dict key prefixes renamed since a checkpoint was written (old -> new).
+_RENAMED = {"encoder.stages.": "encoder.trunk.stages."}  # the trunk got its own module
+
+
+def upgrade_state_dict(state: dict) -> dict:
+    """The state dict with keys of older checkpoints renamed to the current ChangeNet's."""
+    out = {}
+    for key, value in state.items():
+        for old, new in _RENAMED.items():
+            if key.startswith(old):
+                key = new + key[len(old):]
+        out[key] = value
+    return out
+
+
 def load_checkpoint(path: Path) -> tuple[ChangeNet, dict]:
+    """(ChangeNet in eval mode, the checkpoint dict) of a checkpoint written by ``train()``."""
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     cfg = NetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ckpt["net"].items()})
     net = ChangeNet(cfg)
-    net.load_state_dict(ckpt["state_dict"])
+    net.load_state_dict(upgrade_state_dict(ckpt["state_dict"]))
     return net.eval(), ckpt
 
 

@@ -27,8 +27,8 @@ class TrainConfig:
 
     data: Path = Path("../shared/data")
     out: Path = Path("runs/default")
-    minutes: float = 20.0
-    max_steps: int = 4000
+    minutes: float = 60.0
+    max_steps: int = 6000
     batch: int = 12
     lr: float = 2e-3
     loss: str = "tcl"

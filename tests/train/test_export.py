@@ -77,3 +77,18 @@ def test_model_card(exported):
             h // 2,
             w // 2,
         )
+
+
+def test_checkpoint_with_pre_trunk_keys_loads(tmp_path):
+    """Checkpoints written before the encoder got its ``trunk`` module (runs/v1) still load."""
+    from streamcd.train.export import load_checkpoint
+
+    torch.manual_seed(0)
+    net = ChangeNet(NET)
+    old = {k.replace("encoder.trunk.stages.", "encoder.stages."): v for k, v in net.state_dict().items()}
+    assert any(k.startswith("encoder.stages.") for k in old)
+    net_dict = {k: v for k, v in NET.as_dict().items() if k != "encoder"}  # old cards lack it
+    torch.save({"net": net_dict, "state_dict": old, "threshold": 0.5}, tmp_path / "old.pt")
+    loaded, _ = load_checkpoint(tmp_path / "old.pt")
+    for key, value in net.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
