@@ -33,6 +33,7 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=3.0)
     p.add_argument("--max-steps", type=int, default=1500)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (1 holds up better on a busy machine)")
     p.add_argument("--rows", type=Path, default=REPO / "runs/adapt-eval/rows.jsonl")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -45,7 +46,7 @@ def main() -> None:
         started = time.monotonic()
         r = adapt(AdaptConfig(video=args.data / args.video, base=args.base, out=out, frames=args.frames,
                               minutes=args.minutes, max_steps=args.max_steps, batchnorm=bn,
-                              measure=True, seed=args.seed))
+                              measure=True, seed=args.seed, threads=args.threads))
         info = r.extra
         row = {"video": args.video, "base": args.tag, "batchnorm": bn, "seed": args.seed,
                "frames": len(r.train_frames), "val_frames": len(r.val_frames), "steps": r.steps,
