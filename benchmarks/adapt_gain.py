@@ -31,7 +31,7 @@ def main() -> None:
     p.add_argument("--batchnorm", nargs="+", default=["frozen"], choices=["frozen", "train"])
     p.add_argument("--frames", type=int, default=40)
     p.add_argument("--minutes", type=float, default=3.0)
-    p.add_argument("--max-steps", type=int, default=1500)
+    p.add_argument("--max-steps", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch threads (1 holds up better on a busy machine)")
     p.add_argument("--rows", type=Path, default=REPO / "runs/adapt-eval/rows.jsonl")

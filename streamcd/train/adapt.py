@@ -50,7 +50,7 @@ class AdaptConfig:
     frames: int = 40  # labelled frames to fine-tune on
     val_frames: int = 8  # further labelled frames to pick the threshold and the best step on
     minutes: float = 3.0
-    max_steps: int = 1500
+    max_steps: int = 1000  # ~3 min on 2 busy CPU cores; the best step was 650-850 in benchmarks/adapt_gain.py
     batch: int = 8
     lr: float = 5e-4
     # "frozen": batch-norm layers keep the base's running statistics (their scale and shift

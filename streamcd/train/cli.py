@@ -54,7 +54,7 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     ad.add_argument("--val-frames", type=int, default=8,
                     help="further labelled frames to re-pick the threshold and the best step on")
     ad.add_argument("--minutes", type=float, default=3.0, help="wall-clock budget of the fine-tuning")
-    ad.add_argument("--max-steps", type=int, default=1500)
+    ad.add_argument("--max-steps", type=int, default=1000)
     ad.add_argument("--base", type=Path, default=Path("export/default.pt"),
                     help="checkpoint to start from (default: the shipped model's)")
     ad.add_argument("--out", type=Path, default=None, help="default: runs/adapt/<category>_<video>")
