@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import av
@@ -31,6 +32,15 @@ def square_frames(n: int, size=(160, 120), square=24, seed=0):
         frames.append(img)
         masks.append(mask)
     return frames, masks
+
+
+def wait_until(predicate, timeout_s: float, what: str) -> None:
+    """Poll ``predicate`` every 20 ms; fail the test naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.02)
 
 
 def cv2_blur(img):

@@ -12,6 +12,7 @@ from streamcd.config import PipelineConfig
 from streamcd.frames import Result, StreamEvent
 from streamcd.pipeline import Pipeline, PipelineReport, RunObserver
 from streamcd.runtime.onnx_model import OnnxChangeModel
+from tests.conftest import wait_until
 
 from ..rtsp_fixtures import (  # noqa: F401 - fixtures are found by name
     RtspServer,
@@ -87,14 +88,6 @@ class LiveRun:
         self.thread.join(timeout_s)
         assert not self.thread.is_alive(), f"pipeline did not stop within {timeout_s} s"
         return self.report
-
-
-def wait_until(predicate, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

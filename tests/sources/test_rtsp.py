@@ -14,6 +14,7 @@ from streamcd.config import ReconnectConfig
 from streamcd.errors import SourceError
 from streamcd.sources import DISCONNECT, GAP, RECONNECT, RtspSource
 from streamcd.sources.rtsp import backoff_delay, redact
+from tests.conftest import wait_until
 
 from .conftest import free_port
 
@@ -50,14 +51,6 @@ class Consumer:
         self.source.close()
         self.thread.join(5)
         assert not self.thread.is_alive(), "iteration did not end after close()"
-
-
-def wait_until(predicate, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def open_timeouts(caplog) -> list[str]:
