@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -66,3 +66,7 @@ class StreamEvent:
     stream: str
     timestamp: float
     detail: str = ""
+
+    def named(self, stream: str) -> StreamEvent:
+        """This event attributed to ``stream`` (sources leave ``stream`` empty); kept if already set."""
+        return self if self.stream else replace(self, stream=stream)

@@ -153,8 +153,7 @@ class StreamRunner:
             def deliver(item: tuple[Result | None, list[StreamEvent]]) -> None:
                 result, new_events = item
                 for event in new_events:
-                    named = event if event.stream else StreamEvent(
-                        event.kind, cfg.name, event.timestamp, event.detail)
+                    named = event.named(cfg.name)
                     for sink in sinks:
                         sink.event(named)
                     self.observer.on_event(named)

@@ -87,9 +87,4 @@ class FrameProcessor:
         self.times.background += time.perf_counter() - t2
         self.times.frames += 1
         result = Result(frame, mask, boxes, fraction, dist if self.keep_distance else None, self.stream)
-        return result, [self._named(e) for e in events]
-
-    def _named(self, event: StreamEvent) -> StreamEvent:
-        if event.stream:
-            return event
-        return StreamEvent(event.kind, self.stream, event.timestamp, event.detail)
+        return result, [e.named(self.stream) for e in events]
