@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..frames import Frame, StreamEvent
-from .base import EventCallback, SourceStats, emit, make_event
+from .base import ClosingMixin, EventCallback, SourceStats, emit, make_event
 
 if TYPE_CHECKING:
     from typing import Self
@@ -186,3 +186,20 @@ class LiveReader:
             self._items.append(frame)
             self._queued_frames += 1
             self._cond.notify()
+
+
+class LiveReaderSource(ClosingMixin):
+    """The Source methods of a live source whose frames come from a LiveReader (``_reader``)."""
+
+    _reader: LiveReader
+
+    def __iter__(self) -> Iterator[Frame]:
+        return iter(self._reader)
+
+    def close(self) -> None:
+        """Stop reading and wait for the reader thread (at most its join timeout)."""
+        self._reader.close()
+
+    def stop(self) -> None:
+        """End iteration now, without waiting for the reader thread (``close()`` waits)."""
+        self._reader.stop()

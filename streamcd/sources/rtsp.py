@@ -16,9 +16,8 @@ import numpy as np
 
 from ..config import ReconnectConfig, RtspSourceConfig
 from ..errors import SourceError, SourceTimeoutError
-from ..frames import Frame
-from .base import CORRUPT, DISCONNECT, GAP, RECONNECT, ClosingMixin, EventCallback, SourceStats
-from .live import LiveReader
+from .base import CORRUPT, DISCONNECT, GAP, RECONNECT, EventCallback, SourceStats
+from .live import LiveReader, LiveReaderSource
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-class RtspSource(ClosingMixin):
+class RtspSource(LiveReaderSource):
     """An RTSP stream read on its own thread; keeps the newest ``queue_size`` frames.
 
     Every end of the connection (error, no data for ``read_timeout_s``, server gone) emits a
@@ -101,17 +100,6 @@ class RtspSource(ClosingMixin):
             config.reconnect,
             on_event,
         )
-
-    def __iter__(self) -> Iterator[Frame]:
-        return iter(self._reader)
-
-    def close(self) -> None:
-        """Stop reading; interrupts a backoff wait at once, a blocked read within its timeout."""
-        self._reader.close()
-
-    def stop(self) -> None:
-        """End iteration now, without waiting for the reader thread (``close()`` waits)."""
-        self._reader.stop()
 
     def _frames(
         self, stop: threading.Event, post: Callable[[str, str], None]

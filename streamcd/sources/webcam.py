@@ -12,9 +12,8 @@ import numpy as np
 
 from ..config import WebcamSourceConfig
 from ..errors import ConfigError, SourceError
-from ..frames import Frame
-from .base import CORRUPT, DISCONNECT, ClosingMixin, EventCallback, SourceStats
-from .live import LiveReader
+from .base import CORRUPT, DISCONNECT, EventCallback, SourceStats
+from .live import LiveReader, LiveReaderSource
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def v4l2_options(width: int | None, height: int | None, fps: float | None) -> di
     return options
 
 
-class WebcamSource(ClosingMixin):
+class WebcamSource(LiveReaderSource):
     """A V4L2 camera; keeps the newest ``queue_size`` frames (see LiveReader).
 
     The device is opened here, so a missing, busy or unsupported camera fails at once with a
@@ -97,15 +96,9 @@ class WebcamSource(ClosingMixin):
             config.device, config.width, config.height, config.fps, config.queue_size, on_event
         )
 
-    def __iter__(self) -> Iterator[Frame]:
-        return iter(self._reader)
-
-    def close(self) -> None:
-        self._reader.close()
-
     def stop(self) -> None:
         """End iteration now, without waiting for the reader thread (``close()`` waits)."""
-        self._reader.stop()
+        super().stop()
         if not self._reading:  # the reader thread never ran: the container is still ours
             self._container.close()
 
