@@ -17,6 +17,8 @@ from .errors import DatasetError
 HELDOUT_FRACTION = 0.35
 #: Frames between the last training frame and the first held-out frame.
 HELDOUT_GAP = 50
+#: Fraction of the labelled training frames, at their end, kept for validation (threshold choice).
+VALIDATION_FRACTION = 0.15
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,12 @@ class CdnetVideo:
     def training_range(self) -> tuple[int, int]:
         """Labelled frames usable for training: temporalROI start up to the gap before the test."""
         return self.first, self.heldout_range()[0] - HELDOUT_GAP - 1
+
+    def validation_range(self) -> tuple[int, int]:
+        """The last VALIDATION_FRACTION of ``training_range()`` (empty when first > last)."""
+        first, last = self.training_range()
+        span = last - first + 1
+        return last - max(1, int(span * VALIDATION_FRACTION)) + 1, last
 
 
 def find_videos(dataset: str | Path) -> list[CdnetVideo]:

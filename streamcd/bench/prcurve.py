@@ -86,22 +86,15 @@ def _f(p: float, r: float) -> float:
     return 2 * p * r / (p + r)
 
 
-#: Share of the training range, at its end, that ``streamcd train`` keeps for validation
-#: (``streamcd.train.data.cdnet_train_val``'s default); the curve samples only those frames.
-VALIDATION_FRACTION = 0.15
-
-
 def validation_frames(video: CdnetVideo, limit: int) -> tuple[int, ...]:
-    """Up to ``limit`` frame numbers evenly spread over the video's validation frames.
+    """Up to ``limit`` frame numbers evenly spread over ``video.validation_range()``.
 
-    Those are the last ``VALIDATION_FRACTION`` of ``training_range()``, as the trainer splits
-    them (never trained on for CDnet; UCSD clips are trained on whole, so theirs are not unseen).
+    Those are the frames ``streamcd train`` keeps for validation (never trained on).
     """
     first, last = video.training_range()
     if last < first or limit < 1:
         return ()
-    span = last - first + 1
-    first = last - max(1, int(span * VALIDATION_FRACTION)) + 1
+    first, last = video.validation_range()
     return tuple(int(n) for n in np.unique(np.linspace(first, last, min(limit, last - first + 1))
                                            .round().astype(int)))
 

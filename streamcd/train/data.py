@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from ..background.median import temporal_median
-from ..cdnet_layout import CdnetVideo, find_videos
+from ..cdnet_layout import VALIDATION_FRACTION, CdnetVideo, find_videos
 from ..errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,8 @@ def load_cdnet_frames(video: CdnetVideo, numbers: Iterable[int], reference: np.n
 
 
 def cdnet_train_val(
-    dataset: Path, val_fraction: float = 0.15, step: int = 1, exclude: tuple[str, ...] = ()
+    dataset: Path, val_fraction: float = VALIDATION_FRACTION, step: int = 1,
+    exclude: tuple[str, ...] = ()
 ) -> tuple[list[LabelledVideo], list[LabelledVideo]]:
     """Training and validation frames of every CDnet video; the held-out test frames are never loaded.
 
