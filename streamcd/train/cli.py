@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import StreamcdError
+
+if TYPE_CHECKING:
+    from .loop import TrainConfig
 
 
 def _require_torch():
@@ -15,6 +19,43 @@ def _require_torch():
         raise StreamcdError("training needs torch: pip install 'streamcd[train]'") from e
 
 
+def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    """The training-recipe options shared by ``streamcd train`` and the training benchmarks."""
+    parser.add_argument("--batch", type=int, default=12)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--loss", choices=["tcl", "contrastive", "double_margin"], default="tcl")
+    parser.add_argument("--tau", type=float, default=0.1,
+                        help="TCL tolerance of unchanged pairs (double_margin: m1)")
+    parser.add_argument("--margin", type=float, default=1.0,
+                        help="margin of changed pairs (double_margin: m2)")
+    parser.add_argument("--encoder", choices=["scratch", "lite0"], default="scratch",
+                        help="from-scratch FCN or EfficientNet-Lite0 ImageNet trunk")
+    parser.add_argument("--distance", choices=["l2", "cosine"], default="l2",
+                        help="distance of unit-normalised features")
+    parser.add_argument("--attention", action="store_true",
+                        help="DASNet dual attention (spatial + channel, gates start at 0)")
+    parser.add_argument("--no-mlso", action="store_true",
+                        help="deepest layer only: no side-output losses, no averaged side predictions")
+    parser.add_argument("--paste", type=float, default=0.3,
+                        help="probability of pasting another video's foreground onto a query")
+    parser.add_argument("--ucsd-weight", type=float, default=0.3, help="share of UCSD batches (0 = off)")
+
+
+def recipe_from_args(args: argparse.Namespace, **run) -> TrainConfig:
+    """TrainConfig from the options of :func:`add_recipe_arguments` plus run settings
+    (``data``, ``out``, ``minutes``, ``max_steps``, ``exclude``, ``threads``, ...)."""
+    from .augment import AugmentConfig
+    from .loop import TrainConfig
+    from .net import NetConfig
+
+    mlso = not args.no_mlso
+    net = NetConfig(encoder=args.encoder, distance=args.distance, attention=args.attention,
+                    side_weights=(1.0, 1.0, 1.0) if mlso else (0.0, 0.0, 1.0))
+    return TrainConfig(batch=args.batch, lr=args.lr, loss=args.loss, tau=args.tau, margin=args.margin,
+                       ucsd_weight=args.ucsd_weight, beta=(0.5, 0.5, 0.5) if mlso else (0.0, 0.0, 0.0),
+                       net=net, augment=AugmentConfig(paste_prob=args.paste), **run)
+
+
 def add_train_commands(sub: argparse._SubParsersAction) -> None:
     tr = sub.add_parser("train", help="train the change model on CDnet (+ UCSD) folders")
     tr.add_argument("--data", type=Path, default=Path("../shared/data"),
@@ -22,20 +63,7 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--out", type=Path, default=Path("runs/default"))
     tr.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget")
     tr.add_argument("--max-steps", type=int, default=6000)
-    tr.add_argument("--batch", type=int, default=12)
-    tr.add_argument("--lr", type=float, default=2e-3)
-    tr.add_argument("--loss", choices=["tcl", "contrastive", "double_margin"], default="tcl")
-    tr.add_argument("--tau", type=float, default=0.1,
-                    help="TCL tolerance of unchanged pairs (double_margin: m1)")
-    tr.add_argument("--margin", type=float, default=1.0,
-                    help="margin of changed pairs (double_margin: m2)")
-    tr.add_argument("--encoder", choices=["scratch", "lite0"], default="scratch",
-                    help="from-scratch FCN or EfficientNet-Lite0 ImageNet trunk")
-    tr.add_argument("--paste", type=float, default=0.3,
-                    help="probability of pasting another video's foreground onto a query")
-    tr.add_argument("--exclude", nargs="*", default=[], metavar="VIDEO",
-                    help="videos left out of training (e.g. baseline/highway, ucsd/boats)")
-    tr.add_argument("--ucsd-weight", type=float, default=0.3, help="share of UCSD batches (0 = off)")
+    add_recipe_arguments(tr)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--threads", type=int, default=None)
     tr.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -81,17 +109,13 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_train(args) -> int:
     _require_torch()
-    from .augment import AugmentConfig
-    from .loop import TrainConfig, train
-    from .net import NetConfig
+    from .loop import train
 
     if not (args.data / "cdnet2014").is_dir():
         raise StreamcdError(f"{args.data}: no cdnet2014/ folder; point --data at the dataset root")
-    cfg = TrainConfig(data=args.data, out=args.out, minutes=args.minutes, max_steps=args.max_steps,
-                      batch=args.batch, lr=args.lr, loss=args.loss, tau=args.tau, margin=args.margin,
-                      ucsd_weight=args.ucsd_weight, seed=args.seed, threads=args.threads,
-                      device=args.device, exclude=tuple(args.exclude),
-                      net=NetConfig(encoder=args.encoder), augment=AugmentConfig(paste_prob=args.paste))
+    cfg = recipe_from_args(args, data=args.data, out=args.out, minutes=args.minutes,
+                           max_steps=args.max_steps, seed=args.seed, threads=args.threads,
+                           device=args.device, exclude=tuple(args.exclude))
     path = train(cfg)
     print(f"checkpoint: {path}")
     return 0

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention import DualAttention
+
 # ImageNet statistics in BGR order (the network sees OpenCV's channel order).
 _MEAN_BGR = (0.406 * 255, 0.456 * 255, 0.485 * 255)
 _STD_BGR = (0.225 * 255, 0.224 * 255, 0.229 * 255)
@@ -29,6 +31,7 @@ class NetConfig:
     side_weights: tuple[float, ...] = (1.0, 1.0, 1.0)
     distance: str = "l2"  # "l2" or "cosine" (1 - cos), both on unit vectors
     encoder: str = "scratch"  # "scratch" or "lite0" (EfficientNet-Lite0 ImageNet trunk)
+    attention: bool = False  # DASNet dual attention on the deepest trunk features
 
     def as_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -62,10 +65,14 @@ class Encoder(nn.Module):
         else:
             raise ValueError(f"unknown encoder {cfg.encoder!r}; use 'scratch' or 'lite0'")
         self.sides = nn.ModuleList(nn.Conv2d(c, e, 1) for c, e in zip(channels, cfg.embed))
+        self.attention = DualAttention(channels[-1]) if cfg.attention else None
 
     def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
         x = (image.permute(0, 3, 1, 2).float() - self.mean) / self.std
-        return [F.normalize(side(f), dim=1, eps=1e-6) for side, f in zip(self.sides, self.trunk(x))]
+        features = self.trunk(x)
+        if self.attention is not None:
+            features = [*features[:-1], self.attention(features[-1])]
+        return [F.normalize(side(f), dim=1, eps=1e-6) for side, f in zip(self.sides, features)]
 
 
 class ScratchTrunk(nn.Module):
