@@ -153,7 +153,8 @@ def main() -> None:
         print(summarize(args.summary, args.baseline_dir))
         return
     args.out.mkdir(parents=True, exist_ok=True)
-    videos = all_videos(args.data, args.out)
+    # each process converts UCSD into its own folder: folds of one run may run side by side
+    videos = all_videos(args.data, args.out / ("baselines" if args.fold is None else f"fold{args.fold}"))
     if args.baselines:
         run_baselines(args, videos)
     if args.fold is not None:
