@@ -81,7 +81,7 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
         results = out / "results" / video.key
         started = time.perf_counter()
         seconds = run_model(video, results, model)
-        rows[video.key] = {"unseen": video.key in excluded, **_scores(video, results),
+        rows[video.key] = {"left_out": video.key in excluded, **_scores(video, results),
                            "ms_per_frame": 1000 * seconds / video.count}
         log.info("%s: %s (%.0f s)", video.key, rows[video.key], time.perf_counter() - started)
     import torch
@@ -118,8 +118,8 @@ def summarize(run_dirs: list[Path], baseline_dir: Path | None) -> str:
         folds = [json.loads(p.read_text()) for p in sorted(run.glob("fold*.json"))]
         if not folds:
             continue
-        unseen = {k: r["unseen"]["f"] for f in folds for k, r in f["videos"].items() if r["unseen"]}
-        seen = [r["seen"]["f"] for f in folds for r in f["videos"].values() if not r["unseen"]]
+        unseen = {k: r["unseen"]["f"] for f in folds for k, r in f["videos"].items() if k in f["excluded"]}
+        seen = [r["seen"]["f"] for f in folds for k, r in f["videos"].items() if k not in f["excluded"]]
         mean_unseen = sum(unseen.values()) / len(unseen)
         classic = {name: sum(rows[k]["unseen"]["f"] for k in unseen) / len(unseen)
                    for name, rows in baselines.items() if all(k in rows for k in unseen)}
