@@ -112,8 +112,9 @@ def summarize(run_dirs: list[Path], baseline_dir: Path | None) -> str:
     baselines = {}
     if baseline_dir:
         baselines = {p.stem: json.loads(p.read_text()) for p in sorted(baseline_dir.glob("*.json"))}
-    lines = ["| run | folds | unseen videos | unseen F | best classic (same videos) | margin | "
-             "seen F (held-out) | train min |", "|---|---|---:|---:|---|---:|---:|---:|"]
+    header = ("| run | folds | unseen videos | unseen F | best classic (same videos) | margin | "
+              "seen F (held-out) | train min |")
+    lines = [header, "|---|---|---:|---:|---|---:|---:|---:|"]
     for run in run_dirs:
         folds = [json.loads(p.read_text()) for p in sorted(run.glob("fold*.json"))]
         if not folds:
@@ -131,6 +132,36 @@ def summarize(run_dirs: list[Path], baseline_dir: Path | None) -> str:
     return "\n".join(lines)
 
 
+def per_video(run: Path, baseline_dir: Path, protocol: str = "unseen") -> str:
+    """Markdown: F per video of one run's folds (left-out videos for ``unseen``, held-out frames
+    of the training videos for ``seen``, averaged over the folds that trained on the video) next
+    to each classic method, with the mean over videos and over categories (CDnet's overall)."""
+    baselines = {p.stem: json.loads(p.read_text()) for p in sorted(baseline_dir.glob("*.json"))}
+    folds = [json.loads(p.read_text()) for p in sorted(run.glob("fold*.json"))]
+    model: dict[str, list[float]] = {}
+    for f in folds:
+        for k, r in f["videos"].items():
+            if (k in f["excluded"]) == (protocol == "unseen"):
+                model.setdefault(k, []).append(r[protocol]["f"])
+    keys = sorted(model)
+    columns = {"streamcd": {k: sum(v) / len(v) for k, v in model.items()}}
+    columns.update({name: {k: rows[k][protocol]["f"] for k in keys} for name, rows in baselines.items()})
+    lines = [f"| video ({protocol}) | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    lines += [f"| {k} | " + " | ".join(f"{c[k]:.3f}" for c in columns.values()) + " |" for k in keys]
+    categories = sorted({k.split("/")[0] for k in keys})
+
+    def mean(values):
+        values = list(values)
+        return sum(values) / len(values)
+
+    lines.append(f"| mean of {len(keys)} videos | " + " | ".join(
+        f"**{mean(c[k] for k in keys):.3f}**" for c in columns.values()) + " |")
+    lines.append(f"| mean of {len(categories)} categories | " + " | ".join(
+        f"{mean(mean(c[k] for k in keys if k.startswith(cat + '/')) for cat in categories):.3f}"
+        for c in columns.values()) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     from streamcd.train.cli import add_recipe_arguments
 
@@ -141,6 +172,8 @@ def main() -> None:
     p.add_argument("--baselines", default=None, help="run these classic methods on every video")
     p.add_argument("--summary", type=Path, nargs="*", default=None, help="run folders to tabulate")
     p.add_argument("--baseline-dir", type=Path, default=None)
+    p.add_argument("--per-video", choices=["unseen", "seen"], default=None,
+                   help="with --summary RUN: the per-video table of that run")
     p.add_argument("--minutes", type=float, default=15)
     p.add_argument("--max-steps", type=int, default=2000)
     p.add_argument("--threads", type=int, default=1)
@@ -149,6 +182,9 @@ def main() -> None:
     add_recipe_arguments(p)
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.summary is not None and args.per_video:
+        print(per_video(args.summary[0], args.baseline_dir, args.per_video))
+        return
     if args.summary is not None:
         print(summarize(args.summary, args.baseline_dir))
         return
