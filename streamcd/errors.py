@@ -33,3 +33,9 @@ class ProviderError(ModelError):
 
 class DatasetError(StreamcdError, ValueError):
     """A dataset folder (CDnet layout) is missing files or holds invalid values."""
+
+
+#: Attribute set (``extra={REPORTED: True}``) on the log record of an error that is also handed
+#: back to the caller (``StreamReport.error``): a front end that prints those errors itself, as
+#: the CLI does, filters the record off its console so the message is shown once.
+REPORTED = "streamcd_reported"

@@ -15,21 +15,29 @@ from .errors import ConfigError
 M = TypeVar("M", bound=BaseModel)
 Loc = tuple[Any, ...]
 
+MAX_CONFIG_BYTES = 1 << 20
+
 
 def load_validated(schema: type[M], path: Path, overrides: typing.Sequence[str] = ()) -> M:
     """Parse ``path``, apply overrides, validate against ``schema``; raise ConfigError on any fault."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:  # bounded: /dev/zero or a wrong big file must not hang
+            data = f.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{path}: larger than {MAX_CONFIG_BYTES >> 20} MiB; is it a pipeline YAML?"
+            )
+        text = data.decode("utf-8")
     except FileNotFoundError as e:
         raise ConfigError(f"{path}: config file not found") from e
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read config file: {e}") from e
-    data, lines = parse_yaml(text, str(path))
+    tree, lines = parse_yaml(text, str(path))
     origins: dict[Loc, str] = {}
     for item in overrides:
-        data = apply_override(data, item)
+        tree = apply_override(tree, item)
         origins[_override_loc(item)] = item
-    return validate(schema, data, lines, str(path), origins)
+    return validate(schema, tree, lines, str(path), origins)
 
 
 def parse_yaml(text: str, name: str = "<config>") -> tuple[Any, dict[Loc, int]]:
@@ -79,8 +87,8 @@ def apply_override(data: dict[str, Any], item: str) -> dict[str, Any]:
     """Set ``a.b[0].c=value`` (or ``a.b.0.c=value``) in a copy-free way; value is parsed as YAML."""
     if "=" not in item:
         raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. model.provider=cpu")
-    key, raw = item.split("=", 1)
-    parts = _key_parts(key)
+    raw = item.split("=", 1)[1]
+    parts = _key_parts(item)
     if not parts:
         raise ConfigError(f"--set {item!r}: empty key")
     try:
@@ -90,32 +98,63 @@ def apply_override(data: dict[str, Any], item: str) -> dict[str, Any]:
     node: Any = data
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
+        where = _format_loc(_as_loc(parts[:depth]))
         if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise ConfigError(
-                    f"--set {item!r}: {'.'.join(parts[:depth]) or 'top'} is a list of "
-                    f"{len(node)}; use an index 0..{len(node) - 1}"
-                )
+            index = _list_index(node, part, where, item)
             if last:
-                node[int(part)] = value
+                node[index] = value
             else:
-                node = node[int(part)]
+                node = node[index]
         elif isinstance(node, dict):
             if last:
                 node[part] = value
+            elif part in node:
+                node = node[part]
+            elif parts[depth + 1].isdigit():  # a list that is not in the file has no items
+                raise ConfigError(
+                    f"--set {item!r}: {_format_loc(_as_loc(parts[: depth + 1]))} is not in the "
+                    f"config, so it has no item {parts[depth + 1]}; add the list to the YAML "
+                    "(--set changes existing list items, it does not add them)"
+                )
             else:
                 node = node.setdefault(part, {})
         else:
-            raise ConfigError(f"--set {item!r}: {'.'.join(parts[:depth])} is not a mapping or list")
+            raise ConfigError(f"--set {item!r}: {where} is a value, not a mapping or list")
     return data
 
 
-def _key_parts(key: str) -> list[str]:
-    return [p for p in _INDEX.sub(r".\1", key.strip()).split(".") if p]
+def _list_index(node: list[Any], part: str, where: str, item: str) -> int:
+    """``part`` as an index of the list ``node`` at ``where``, or ConfigError saying what is valid."""
+    n = len(node)
+    valid = "it is empty" if n == 0 else f"valid index{'es' * (n > 1)}: {'0' if n == 1 else f'0..{n - 1}'}"
+    if not part.isdigit():
+        raise ConfigError(f"--set {item!r}: {where} is a list; {part!r} is not an item index ({valid})")
+    if int(part) >= n:
+        raise ConfigError(
+            f"--set {item!r}: index {part} is out of range: {where} has {n} item{'s' * (n != 1)} "
+            f"({valid}); --set changes existing list items, it does not add them"
+        )
+    return int(part)
+
+
+def _key_parts(item: str) -> list[str]:
+    """The key path of a ``KEY=VALUE`` override: ``a.b[0].c`` -> ``["a", "b", "0", "c"]``."""
+    key = item.split("=", 1)[0]
+    parts = [p for p in _INDEX.sub(r".\1", key.strip()).split(".") if p]
+    for part in parts:
+        if "[" in part or "]" in part:
+            raise ConfigError(
+                f"--set {item!r}: {part!r} is not a key; write list items as name[0] or name.0"
+            )
+    return parts
+
+
+def _as_loc(parts: typing.Sequence[str]) -> Loc:
+    return tuple(int(p) if p.isdigit() else p for p in parts)
 
 
 def _override_loc(item: str) -> Loc:
-    return tuple(int(p) if p.isdigit() else p for p in _key_parts(item.split("=", 1)[0]))
+    return _as_loc(_key_parts(item))
 
 
 def validate(schema: type[M], data: Any, lines: dict[Loc, int], name: str,

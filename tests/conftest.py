@@ -49,9 +49,9 @@ def cv2_blur(img):
     return cv2.GaussianBlur(img, (0, 0), 3)
 
 
-def write_clip(path: Path, frames, fps: int = 25) -> Path:
-    """Encode BGR frames to H.264 (yuv420p) with PyAV."""
-    with av.open(str(path), "w") as container:
+def write_clip(path: Path, frames, fps: int = 25, options: dict[str, str] | None = None) -> Path:
+    """Encode BGR frames to H.264 (yuv420p) with PyAV; ``options`` go to the muxer."""
+    with av.open(str(path), "w", options=options or {}) as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
         stream.pix_fmt = "yuv420p"

@@ -444,16 +444,31 @@ def test_set_overrides(tmp_path, overrides, read, expected):
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        # a bad list index names the list's length
+        # a bad list index names the index, the list and its length
         (
             ["streams[1].source.path=x"],
-            ["--set 'streams[1].source.path=x'", "streams is a list of 1; use an index 0..0"],
+            [
+                "--set 'streams[1].source.path=x'",
+                "index 1 is out of range: streams has 1 item (valid index: 0)",
+            ],
         ),
-        (["streams[0].sinks[4].dir=x"], ["streams.0.sinks is a list of 1"]),
+        (
+            ["streams.0.sinks.4.dir=x"],
+            ["index 4 is out of range: streams[0].sinks has 1 item (valid index: 0)",
+             "does not add them"],
+        ),
+        (["streams[0].sinks.x.dir=x"], ["streams[0].sinks is a list; 'x' is not an item index"]),
+        (["streams[-1].name=x"], ["--set 'streams[-1].name=x': 'streams[-1]' is not a key"]),
+        # a list that is not in the file is not created as a mapping (once: "valid list")
+        (
+            ["streams[0].postprocess.boxes.0=x"],
+            ["streams[0].postprocess.boxes is not in the config, so it has no item 0",
+             "add the list"],
+        ),
         (["model.provider"], ["expected KEY=VALUE", "model.provider=cpu"]),
         (["=cpu"], ["empty key"]),
         (["model.provider=[cpu"], ["value is not valid YAML"]),
-        (["streams[0].name.first=x"], ["streams.0.name is not a mapping or list"]),
+        (["streams[0].name.first=x"], ["streams[0].name is a value, not a mapping or list"]),
         # a bad value names the --set it came from, not a YAML line it never had
         (
             ["model.provider=gpu"],

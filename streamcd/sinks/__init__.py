@@ -28,6 +28,7 @@ __all__ = [
     "MaskVideoSink",
     "Sink",
     "annotate",
+    "check_sink",
     "open_sink",
 ]
 
@@ -48,11 +49,24 @@ def open_sink(config: SinkConfig, fps: float | None = None) -> Sink:
 
     Raises SinkError when the output cannot be written, ConfigError for an unknown type.
     """
+    return _sink_class(config)(config, fps)
+
+
+def check_sink(config: SinkConfig) -> None:
+    """SinkError now when the output of ``config`` could not be written; creates nothing.
+
+    A stream checks all its sinks before it opens any, so a bad one leaves no partial outputs.
+    """
+    check = getattr(_sink_class(config), "check", None)
+    if check is not None:
+        check(config)
+
+
+def _sink_class(config: SinkConfig) -> type:
     try:
-        cls = SINKS[config.type]
+        return SINKS[config.type]
     except (KeyError, AttributeError):
         kind = getattr(config, "type", type(config).__name__)
         raise ConfigError(
             f"unknown sink type {kind!r}; valid types: {', '.join(SINKS)}"
         ) from None
-    return cls(config, fps)

@@ -6,7 +6,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -27,12 +27,41 @@ def prepare_dir(folder: Path, what: str) -> Path:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as e:
-        reason = e.strerror or str(e)
-        raise SinkError(
-            f"{what}: cannot write to folder {folder}: {reason}; "
-            "choose a path in a folder you can create and write"
-        ) from e
+        raise _unwritable(what, folder, e.strerror or str(e)) from e
     return folder
+
+
+def check_dir(folder: Path, what: str) -> None:
+    """SinkError now if ``folder`` could not be created or written; unlike ``prepare_dir`` it
+    creates nothing (a test file in the nearest existing folder is removed at once)."""
+    folder = Path(folder)
+    existing = folder
+    try:
+        while not existing.exists() and existing.parent != existing:
+            existing = existing.parent
+        is_dir = existing.is_dir()
+        if is_dir:
+            with tempfile.TemporaryFile(dir=existing):
+                pass
+    except OSError as e:
+        raise _unwritable(what, folder, e.strerror or str(e)) from e
+    if not is_dir:
+        raise _unwritable(what, folder, f"{existing} is a file, not a folder")
+
+
+def check_file(path: Path, what: str) -> None:
+    """``check_dir`` for the folder of the output file ``path``, which must not be a folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise SinkError(f"{what}: {path} is a folder; give the path of a file to write")
+    check_dir(path.parent, what)
+
+
+def _unwritable(what: str, folder: Path, reason: str) -> SinkError:
+    return SinkError(
+        f"{what}: cannot write to folder {folder}: {reason}; "
+        "choose a path in a folder you can create and write"
+    )
 
 
 def partial_path(path: Path) -> Path:
@@ -56,6 +85,11 @@ def binary_mask(mask: np.ndarray, size: tuple[int, int] | None = None) -> np.nda
 
 class SinkBase:
     """Context-manager plumbing for sinks: ``with`` closes on every path; events are ignored."""
+
+    @classmethod
+    def check(cls, config: Any) -> None:
+        """SinkError now if this sink could not write ``config.path``; creates nothing."""
+        check_file(config.path, f"{config.type} sink {config.path}")
 
     def event(self, event: StreamEvent) -> None:
         """Record a stream event; sinks that keep no event log ignore it."""

@@ -9,7 +9,7 @@ import cv2
 from ..config import CdnetSinkConfig
 from ..errors import SinkError
 from ..frames import Result
-from ._common import SinkBase, binary_mask, prepare_dir, replace_atomically
+from ._common import SinkBase, binary_mask, check_dir, prepare_dir, replace_atomically
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,10 @@ class CdnetSink(SinkBase):
             for result in results:
                 sink.write(result)
     """
+
+    @classmethod
+    def check(cls, config: CdnetSinkConfig) -> None:
+        check_dir(config.dir, "cdnet sink")
 
     def __init__(self, config: CdnetSinkConfig, fps: float | None = None) -> None:
         self.config = config

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Literal
 
 from ..cdnet_layout import CdnetVideo
 from ..config import CdnetSourceConfig
 from ..errors import DatasetError, SourceError
-from ..frames import Frame
-from .base import ClosingMixin, EventCallback, SourceStats
-from .imagefile import CorruptPolicy
+from .base import EventCallback
+from .imagefile import ImageFilesSource
 
 
-class CdnetSource(ClosingMixin):
+class CdnetSource(ImageFilesSource):
     """The frames of one CDnet video folder, in order, numbered as their files.
 
     Frame.number is the file number (``in000470.jpg`` -> 470), so outputs pair with the
@@ -29,7 +28,6 @@ class CdnetSource(ClosingMixin):
         ...         print(frame.number)  # 470, 471, ... 1700
     """
 
-    live = False
     NOMINAL_FPS = 25.0
 
     def __init__(
@@ -43,11 +41,9 @@ class CdnetSource(ClosingMixin):
             self.video = CdnetVideo.open(path)
         except DatasetError as e:
             raise SourceError(f"cannot open CDnet source: {e}") from e
+        super().__init__(on_corrupt, on_event)
         self.temporal_roi_only = temporal_roi_only
         self.fps: float | None = self.NOMINAL_FPS
-        self.stats = SourceStats()
-        self._policy = CorruptPolicy(on_corrupt, self.stats, on_event)
-        self._closed = False
 
     @classmethod
     def from_config(
@@ -67,18 +63,6 @@ class CdnetSource(ClosingMixin):
             return range(self.video.first, self.video.last + 1)
         return range(1, self.video.count + 1)
 
-    def __iter__(self) -> Iterator[Frame]:
-        index = 0
+    def files(self) -> Iterator[tuple[Path, int, float]]:
         for number in self.numbers:
-            if self._closed:
-                return
-            image = self._policy.read(self.video.input_path(number))
-            if image is None:
-                continue
-            timestamp = (number - 1) / self.NOMINAL_FPS
-            self.stats.frames += 1
-            yield Frame(index, number, timestamp, image, time.monotonic())
-            index += 1
-
-    def close(self) -> None:
-        self._closed = True
+            yield self.video.input_path(number), number, (number - 1) / self.NOMINAL_FPS

@@ -1,8 +1,11 @@
-"""Reading one still image as a BGR frame, with the skip/stop policy for corrupt files."""
+"""Sources made of still images, one file per frame: decoding a file as a BGR frame, the
+skip/stop policy for corrupt files, and the iteration the CDnet and image-sequence sources share."""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -10,7 +13,8 @@ from typing import Literal
 import numpy as np
 
 from ..errors import ConfigError, SourceError
-from .base import CORRUPT, EventCallback, SourceStats, emit, make_event
+from ..frames import Frame
+from .base import CORRUPT, ClosingMixin, EventCallback, SourceStats, emit, make_event
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +68,40 @@ class CorruptPolicy:
         logger.warning("skipping %s: it %s", path, why)
         emit(self.on_event, make_event(CORRUPT, f"{path} {why}"))
         return None
+
+
+class ImageFilesSource(ClosingMixin):
+    """Base of the sources that read one image file per frame (CDnet folders, image sequences).
+
+    A subclass calls ``super().__init__(on_corrupt, on_event)`` and lists its files in
+    ``files()``; this class yields them as Frames in that order (Frame.index counts the frames
+    yielded), applies ``on_corrupt`` to files that do not decode, and ends iteration on close.
+    """
+
+    live = False
+
+    def __init__(
+        self, on_corrupt: Literal["skip", "stop"] = "skip", on_event: EventCallback | None = None
+    ) -> None:
+        self.stats = SourceStats()
+        self._policy = CorruptPolicy(on_corrupt, self.stats, on_event)
+        self._closed = False
+
+    def files(self) -> Iterator[tuple[Path, int, float]]:
+        """(path, Frame.number, Frame.timestamp) of every file to read, in order."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        for path, number, timestamp in self.files():
+            if self._closed:
+                return
+            image = self._policy.read(path)
+            if image is None:
+                continue
+            self.stats.frames += 1
+            yield Frame(index, number, timestamp, image, time.monotonic())
+            index += 1
+
+    def close(self) -> None:
+        self._closed = True

@@ -5,16 +5,14 @@ from __future__ import annotations
 import glob
 import itertools
 import re
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
 from ..config import ImagesSourceConfig
 from ..errors import ConfigError, SourceError
-from ..frames import Frame
-from .base import ClosingMixin, EventCallback, SourceStats
-from .imagefile import CorruptPolicy
+from .base import EventCallback
+from .imagefile import ImageFilesSource
 
 _DIGITS = re.compile(r"(\d+)")
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
@@ -38,7 +36,7 @@ def frame_numbers(paths: Sequence[str]) -> list[int]:
     return list(range(1, len(paths) + 1))
 
 
-class ImagesSource(ClosingMixin):
+class ImagesSource(ImageFilesSource):
     """Still images matched by a glob pattern (``**`` recurses), read in natural order.
 
     Frame.number is the trailing number of the file name when every file has one and they
@@ -49,8 +47,6 @@ class ImagesSource(ClosingMixin):
         >>> with ImagesSource("ucsd/rain_/rain/in/frame_*.jpg") as source:  # doctest: +SKIP
         ...     numbers = [frame.number for frame in source]  # 75 .. 88
     """
-
-    live = False
 
     def __init__(
         self,
@@ -67,11 +63,9 @@ class ImagesSource(ClosingMixin):
         )
         if not self.paths:
             raise SourceError(f"no files match the images pattern {pattern!r}; check `pattern`")
+        super().__init__(on_corrupt, on_event)
         self.numbers = frame_numbers(self.paths)
         self.fps: float | None = float(fps)
-        self.stats = SourceStats()
-        self._policy = CorruptPolicy(on_corrupt, self.stats, on_event)
-        self._closed = False
 
     @classmethod
     def from_config(
@@ -84,17 +78,6 @@ class ImagesSource(ClosingMixin):
         """Files matched (frames read, unless some are corrupt and skipped)."""
         return len(self.paths)
 
-    def __iter__(self) -> Iterator[Frame]:
-        index = 0
+    def files(self) -> Iterator[tuple[Path, int, float]]:
         for position, (path, number) in enumerate(zip(self.paths, self.numbers)):
-            if self._closed:
-                return
-            image = self._policy.read(Path(path))
-            if image is None:
-                continue
-            self.stats.frames += 1
-            yield Frame(index, number, position / self.fps, image, time.monotonic())
-            index += 1
-
-    def close(self) -> None:
-        self._closed = True
+            yield Path(path), number, position / self.fps

@@ -81,8 +81,14 @@ class LiveReader:
         self._closed = False
         self._thread: threading.Thread | None = None
 
+    @property
+    def started(self) -> bool:
+        """Whether the reader thread was started; once ``stop()`` returned False, it never will."""
+        with self._cond:
+            return self._thread is not None
+
     def start(self) -> None:
-        """Start the reader thread (idempotent)."""
+        """Start the reader thread (idempotent; does nothing after ``stop()``)."""
         with self._cond:
             if self._thread is not None or self._closed:
                 return

@@ -75,7 +75,6 @@ class WebcamSource(LiveReaderSource):
                 f"cannot open webcam {device}: this FFmpeg build has no V4L2 input ({e}); "
                 "webcams are read through V4L2, on Linux"
             ) from e
-        self._reading = False
         try:
             if not self._container.streams.video:
                 raise SourceError(f"webcam {device} has no video stream")
@@ -99,13 +98,22 @@ class WebcamSource(LiveReaderSource):
     def stop(self) -> None:
         """End iteration now, without waiting for the reader thread (``close()`` waits)."""
         super().stop()
-        if not self._reading:  # the reader thread never ran: the container is still ours
+        self._release_unread()
+
+    def close(self) -> None:
+        """Stop reading and release the camera (also when it was never iterated)."""
+        super().close()
+        self._release_unread()
+
+    def _release_unread(self) -> None:
+        # The reader thread closes the container when it ends; one that never started leaves
+        # it to us (after stop() it can no longer start).
+        if not self._reader.started:
             self._container.close()
 
     def _frames(
         self, stop: threading.Event, post: Callable[[str, str], None]
     ) -> Iterator[np.ndarray]:
-        self._reading = True
         container = self._container
         try:
             for packet in container.demux(video=0):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 
 import numpy as np
@@ -64,17 +63,48 @@ def test_unreadable_files_fail_at_open(tmp_path, content, message):
     assert str(path) in str(info.value)
 
 
-def test_truncated_file_yields_what_decodes_and_warns(tmp_path, caplog):
-    frames, _ = square_frames(40)
-    clip = write_clip(tmp_path / "clip.mkv", frames)  # Matroska: playable when cut short
+FASTSTART = {"movflags": "faststart"}  # MP4 with its index first: playable when cut short
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "expected"),
+    [
+        # Matroska declares its duration
+        ("clip.mkv", None, r"after frame (\d+) \(at [\d.]+ s\), [\d.]+ s before the end it declares"),
+        # MP4 declares its frame count; its last packet is cut short
+        ("clip.mp4", FASTSTART, r"after frame (\d+) of the 40 it declares \(its last packet is incomplete\)"),
+    ],
+)
+def test_truncated_file_yields_what_decodes_then_raises(tmp_path, name, options, expected):
+    clip = write_clip(tmp_path / name, square_frames(40)[0], options=options)
     data = clip.read_bytes()
     clip.write_bytes(data[: len(data) * 6 // 10])
-    caplog.set_level(logging.WARNING, logger="streamcd.sources.video")
-    with VideoSource(clip) as source:
-        decoded = list(source)
+    decoded = []
+    with VideoSource(clip) as source, pytest.raises(SourceError, match=expected) as info:
+        decoded.extend(source)  # every frame that decodes comes before the error
     assert 0 < len(decoded) < 40
     assert [f.number for f in decoded] == list(range(1, len(decoded) + 1))
-    assert any("truncated" in r.getMessage() for r in caplog.records)
+    message = str(info.value)
+    assert message.startswith(f"{clip}: decoding stopped after frame {len(decoded)}")
+    assert "the file is truncated or damaged" in message
+
+
+def test_truncated_file_read_up_to_max_frames_is_complete(tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", square_frames(40)[0], options=FASTSTART)
+    clip.write_bytes(clip.read_bytes()[: clip.stat().st_size * 8 // 10])
+    with VideoSource(clip, max_frames=5) as source:
+        assert len(list(source)) == 5  # the cut lies beyond what was asked for
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [("clip.mkv", None), ("clip.ts", None), ("clip.mp4", FASTSTART)],
+)
+def test_complete_files_end_without_error(tmp_path, name, options):
+    # The truncation checks must not fire on whole files of each container.
+    clip = write_clip(tmp_path / name, square_frames(40)[0], options=options)
+    with VideoSource(clip) as source:
+        assert len(list(source)) == 40
 
 
 def test_file_cut_before_its_first_frame_fails_at_open(tmp_path):

@@ -18,7 +18,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:.*treespec, LeafSpec:FutureWarning"),
 ]
 
-TINY = dict(widths=(4, 8, 8), embed=(4, 4, 6))
+TINY = {"widths": (4, 8, 8), "embed": (4, 4, 6)}
 
 
 def _images(seed: int = 0, n: int = 2, h: int = 32, w: int = 40) -> torch.Tensor:
