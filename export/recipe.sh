@@ -11,3 +11,6 @@ streamcd bench heldout --dataset "$DATA/cdnet2014" --methods streamcd,mog2,knn,g
 # The int8 variant is derived from default.encoder.onnx: regenerate it after every export.
 streamcd quantize --model export/default.json --calibration "$DATA/cdnet2014" --out export --name default-int8
 streamcd bench heldout --dataset "$DATA/cdnet2014" --methods streamcd --model default-int8 --out out/bench-heldout-int8
+# The float16 (GPU) variant is derived from default.{encoder,head}.onnx: regenerate it too.
+streamcd fp16 --model export/default.json --out export --name default-fp16
+streamcd bench heldout --dataset "$DATA/cdnet2014" --methods streamcd --model default-fp16 --out out/bench-heldout-fp16

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import ConfigError, StreamcdError
+from .errors import REPORTED, ConfigError, StreamcdError
 
 log = logging.getLogger("streamcd")
 
@@ -25,9 +25,13 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    console = logging.StreamHandler()
+    # Errors handed back in the run report are printed once, as ``error:`` lines, below.
+    console.addFilter(lambda record: not getattr(record, REPORTED, False))
     logging.basicConfig(
         level=logging.WARNING if getattr(args, "quiet", False) else getattr(logging, args.log_level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S",
+        handlers=[console],
     )
     if not hasattr(args, "func"):
         parser.print_help()
@@ -73,9 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     info.set_defaults(func=_cmd_info)
 
     from .bench.cli import add_bench_command
+    from .runtime.cli import add_model_commands
     from .train.cli import add_train_commands
 
     add_train_commands(sub)
+    add_model_commands(sub)
     add_bench_command(sub)
     return p
 

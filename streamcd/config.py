@@ -32,12 +32,18 @@ class ReconnectConfig(_Schema):
     max_attempts: int | None = Field(None, ge=0, description="None = retry forever")
 
 
+#: Hardware video decoders FFmpeg can use through PyAV (cuda = NVDEC).
+HwAccel = Literal["cuda", "vaapi"]
+HWACCEL_HELP = "hardware decode (cuda = NVIDIA NVDEC); software decode when unavailable"
+
+
 class VideoSourceConfig(_Schema):
     """A video file or any URL FFmpeg can read (http, rtmp, ...); never drops frames."""
 
     type: Literal["video"] = "video"
     path: str
     max_frames: int | None = Field(None, ge=1)
+    hwaccel: HwAccel | None = Field(None, description=HWACCEL_HELP)
 
 
 class CdnetSourceConfig(_Schema):
@@ -70,6 +76,7 @@ class RtspSourceConfig(_Schema):
     read_timeout_s: float = Field(5.0, gt=0)
     queue_size: int = Field(1, ge=1, description="newest frames kept; 1 = lowest latency")
     reconnect: ReconnectConfig = ReconnectConfig()
+    hwaccel: HwAccel | None = Field(None, description=HWACCEL_HELP)
 
 
 class WebcamSourceConfig(_Schema):
@@ -189,6 +196,16 @@ SinkConfig = Annotated[
 # Model and top level
 
 
+class TensorrtConfig(_Schema):
+    """TensorRT provider options (``provider: tensorrt``); built engines are cached on disk."""
+
+    engine_cache: bool = Field(True, description="keep built engines (the first build takes minutes)")
+    engine_cache_path: Path | None = Field(
+        None, description="engine and timing cache folder; None = ~/.cache/streamcd/tensorrt"
+    )
+    fp16: bool = Field(False, description="let TensorRT run layers in float16")
+
+
 class ModelConfig(_Schema):
     """Which ONNX change model runs, and where."""
 
@@ -196,6 +213,16 @@ class ModelConfig(_Schema):
     name: str = Field("default", description="shipped model name when path is not given")
     provider: Literal["auto", "cuda", "tensorrt", "cpu"] = "auto"
     threads: int | None = Field(None, ge=1, description="CPU intra-op threads; None = the cores, at most 4")
+    device_id: int = Field(0, ge=0, description="GPU index for provider cuda / tensorrt")
+    io_binding: bool | None = Field(
+        None, description="bind inputs/outputs on the session's device, reference features kept "
+        "there; None = on for cuda/tensorrt, off on CPU"
+    )
+    max_batch: int = Field(
+        1, ge=1, description="frames of several streams run as one encoder batch (1 = off)"
+    )
+    max_wait_ms: float = Field(5.0, ge=0, description="longest wait to fill a batch")
+    tensorrt: TensorrtConfig = TensorrtConfig()
 
 
 class MetricsConfig(_Schema):

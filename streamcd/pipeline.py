@@ -15,18 +15,22 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .background import BackgroundManager
 from .config import PipelineConfig, StreamConfig
-from .errors import StreamcdError
+from .errors import REPORTED, SourceError, StreamcdError
 from .frames import Frame, Result, StreamEvent
 from .postprocess import MaskPostprocessor
-from .processor import FrameProcessor, StageTimes
+from .processor import ClientFrameProcessor, FrameProcessor, StageTimes
 from .runtime.base import ChangeModel
-from .sinks import Sink, open_sink
+from .sinks import Sink, check_sink, open_sink
 from .sources import Source, open_source
 from .stages import ReadAhead, WriteBehind
 from .stats import MetricsWriter, StreamMeter
+
+if TYPE_CHECKING:
+    from .runtime.batcher import FrameBatcher
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +89,12 @@ class RunObserver:
 class StreamRunner:
     """Runs one stream to its end (or until ``stop`` is set)."""
 
-    def __init__(self, config: StreamConfig, model: ChangeModel, observer: RunObserver):
+    def __init__(self, config: StreamConfig, model: ChangeModel, observer: RunObserver,
+                 batcher: FrameBatcher | None = None):
         self.config = config
         self.model = model
         self.observer = observer
+        self.batcher = batcher  # set: the model runs in batches shared with other streams
         self.report = StreamReport(config.name)
         self._source: Source | None = None
 
@@ -109,7 +115,7 @@ class StreamRunner:
             self._run(stop, max_frames)
         except StreamcdError as e:
             self.report.error = str(e)
-            log.error("stream %s stopped: %s", self.config.name, e)
+            log.error("stream %s stopped: %s", self.config.name, e, extra={REPORTED: True})
         except Exception as e:  # one stream's bug must not take the others down
             self.report.error = f"{type(e).__name__}: {e}"
             log.exception("stream %s crashed", self.config.name)
@@ -132,16 +138,21 @@ class StreamRunner:
                 if deliver_now.is_set():
                     emit(None, _drain(events))
 
+            # Outputs are checked first and opened last, so that bad input leaves no files behind.
+            for sink_cfg in cfg.sinks:
+                check_sink(sink_cfg)
+            if not cfg.sinks:
+                log.warning("stream %s has no sinks: its masks are computed but not kept", cfg.name)
             # File sources decode on their own thread and sinks write on another (stages.py);
             # ``ahead`` is entered after the source, so it stops reading before the source closes.
             ahead: ReadAhead[Frame] = ReadAhead(name=f"decode-{cfg.name}")
             source = stack.enter_context(open_source(cfg.source, on_event=ahead.relay(on_source_event)))
             self._source = source
             self.report.live = source.live
-            for sink_cfg in cfg.sinks:
-                sinks.append(stack.enter_context(open_sink(sink_cfg, source.fps)))
             cdnet_dir = cfg.source.path if cfg.source.type == "cdnet" else None
             background = stack.enter_context(BackgroundManager(cfg.background, cfg.name, cdnet_dir))
+            for sink_cfg in cfg.sinks:
+                sinks.append(stack.enter_context(open_sink(sink_cfg, source.fps)))
             processor = self.make_processor(background, MaskPostprocessor(
                 cfg.postprocess, self.model.threshold))
             self.report.times = processor.times
@@ -178,31 +189,46 @@ class StreamRunner:
                 frames = stack.enter_context(ahead)
             deliver_now.set()
             pending: list[Frame] = []  # frames held while the median background is collected
-            for count, frame in enumerate(frames, 1):
+
+            def finish() -> None:
+                if pending:  # stream ended (or stopped) before the median was complete
+                    background.finish_init()
+                    for held in pending:
+                        emit(*processor.process(held))
                 emit(None, _drain(events))
-                if stop.is_set():
-                    break
-                if background.ready:
-                    emit(*processor.process(frame))
-                else:
-                    background.offer(frame.image)
-                    pending.append(frame)
+                self._copy_stats(source)
+
+            try:
+                for count, frame in enumerate(frames, 1):
+                    emit(None, _drain(events))
+                    if stop.is_set():
+                        break
                     if background.ready:
-                        for held in pending:
-                            emit(*processor.process(held))
-                        pending.clear()
-                if max_frames is not None and count >= max_frames:
-                    break
-            if pending:  # stream ended (or stopped) before the median was complete
-                background.finish_init()
-                for held in pending:
-                    emit(*processor.process(held))
-            emit(None, _drain(events))
-            self._copy_stats(source)
+                        emit(*processor.process(frame))
+                    else:
+                        background.offer(frame.image)
+                        pending.append(frame)
+                        if background.ready:
+                            for held in pending:
+                                emit(*processor.process(held))
+                            pending.clear()
+                    if max_frames is not None and count >= max_frames:
+                        break
+            except SourceError:
+                # The source failed after some frames (a truncated video, on_corrupt: stop):
+                # the frames it gave are still processed and written, then the error reported.
+                finish()
+                raise
+            finish()
+            if source.stats.frames == 0 and not stop.is_set():
+                raise SourceError(_no_frames(source.stats.corrupt))
 
     def make_processor(self, background: BackgroundManager,
                        postprocess: MaskPostprocessor) -> FrameProcessor:
         """The per-frame processor (the Ray backend's runs the model in a remote actor)."""
+        if self.batcher is not None:
+            return ClientFrameProcessor(self.batcher.client(self.config.name), self.model,
+                                        background, postprocess, self.config.name)
         return FrameProcessor(self.model, background, postprocess, self.config.name)
 
     def frames(self, source: Source) -> Iterator[Frame]:
@@ -213,6 +239,12 @@ class StreamRunner:
         stats = source.stats
         self.report.dropped, self.report.corrupt = stats.dropped, stats.corrupt
         self.report.reconnects = stats.reconnects
+
+
+def _no_frames(corrupt: int) -> str:
+    if corrupt:
+        return f"no frame could be read ({corrupt} corrupt, skipped); check the input files"
+    return "the source ended without giving a single frame; check its path or pattern"
 
 
 def _drain(events: list[StreamEvent]) -> list[StreamEvent]:
@@ -243,8 +275,7 @@ class Pipeline:
         if self._model is None:
             from .runtime.onnx_model import OnnxChangeModel
 
-            m = self.config.model
-            self._model = OnnxChangeModel.load(m.path, m.name, m.provider, m.threads)
+            self._model = OnnxChangeModel.from_config(self.config.model)
         return self._model
 
     def run(self, max_frames: int | None = None, observer: RunObserver | None = None,
@@ -253,11 +284,25 @@ class Pipeline:
         """Run every stream to its end; returns per-stream reports (errors included, not raised).
 
         ``stop`` ends all streams early (sinks are flushed and closed as at a normal end).
+        With ``model.max_batch`` > 1 and several streams, their frames share encoder runs.
         """
-        observer = observer or RunObserver()
-        stop = stop or threading.Event()
+        m, streams = self.config.model, self.config.streams
+        batcher = None
+        if m.max_batch > 1 and len(streams) > 1:
+            from .runtime.batcher import FrameBatcher
+
+            batcher = FrameBatcher(self.model, m.max_batch, m.max_wait_ms)
+        try:
+            return self._run(max_frames, observer or RunObserver(), stop or threading.Event(),
+                             on_wait, batcher)
+        finally:
+            if batcher is not None:
+                batcher.close()
+
+    def _run(self, max_frames: int | None, observer: RunObserver, stop: threading.Event,
+             on_wait: Callable[[], None] | None, batcher: FrameBatcher | None) -> PipelineReport:
         model = self.model
-        runners = [StreamRunner(s, model, observer) for s in self.config.streams]
+        runners = [StreamRunner(s, model, observer, batcher) for s in self.config.streams]
         metrics = MetricsWriter(self.config.metrics) if self.config.metrics.path else None
         threads = [threading.Thread(target=r.run, args=(stop, max_frames), name=f"stream-{r.config.name}",
                                     daemon=True) for r in runners]

@@ -6,7 +6,9 @@ Shared by the Pipeline (streams) and the Detector (``apply(frame) -> mask``).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -14,6 +16,7 @@ from .background import BackgroundManager
 from .frames import Frame, Result, StreamEvent
 from .postprocess import MaskPostprocessor
 from .runtime.base import ChangeModel, Features
+from .runtime.binding import DeviceFeatures
 from .runtime.geometry import model_input_size, to_frame_size, to_model_input
 
 
@@ -38,12 +41,12 @@ class ReferenceCache:
 
     version: int = -1
     size: tuple[int, int] = (0, 0)
-    features: Features = field(default_factory=tuple)
+    features: Features | DeviceFeatures = field(default_factory=tuple)
 
     def get(self, model: ChangeModel, reference: np.ndarray, version: int, size: tuple[int, int],
-            times: StageTimes) -> Features:
+            times: StageTimes) -> Features | DeviceFeatures:
         if version != self.version or size != self.size:
-            self.features = model.encode(to_model_input(reference, size)[None])
+            self.features = model.encode_reference(to_model_input(reference, size)[None])
             self.version, self.size = version, size
             times.reference_encodes += 1
         return self.features
@@ -68,8 +71,7 @@ class FrameProcessor:
         size = model_input_size((w, h), self.model.multiple)
         t0 = time.perf_counter()
         ref = self._cache.get(self.model, reference, version, size, self.times)
-        query = self.model.encode(to_model_input(image, size)[None])
-        dist = self.model.compare(ref, query)[0]
+        dist = self.model.distance(ref, to_model_input(image, size)[None])[0]
         self.times.inference += time.perf_counter() - t0
         return to_frame_size(dist, (w, h))
 
@@ -88,3 +90,41 @@ class FrameProcessor:
         self.times.frames += 1
         result = Result(frame, mask, boxes, fraction, dist if self.keep_distance else None, self.stream)
         return result, [e.named(self.stream) for e in events]
+
+
+class ModelClient(Protocol):
+    """A model reached through a reference cache keyed per stream (a batcher, a Ray actor)."""
+
+    sent_key: Hashable | None
+
+    def distance(self, image: np.ndarray, key: Hashable,
+                 reference: Callable[[], np.ndarray]) -> np.ndarray: ...
+
+
+class ClientFrameProcessor(FrameProcessor):
+    """FrameProcessor whose model call goes through a :class:`ModelClient`.
+
+    Frames go to the client resized to the model input; the reference goes only when its key
+    (incarnation token, background version, input size) is new to the client. ``model`` needs
+    only ``threshold``, ``multiple`` and ``stride`` here.
+    """
+
+    def __init__(self, client: ModelClient, model, background: BackgroundManager,
+                 postprocess: MaskPostprocessor, stream: str, incarnation: str = "") -> None:
+        super().__init__(model, background, postprocess, stream)
+        self.client = client
+        self.incarnation = incarnation
+
+    def distance(self, image: np.ndarray, reference: np.ndarray, version: int) -> np.ndarray:
+        h, w = image.shape[:2]
+        size = model_input_size((w, h), self.model.multiple)
+        t0 = time.perf_counter()
+        # The incarnation token keeps a restarted stream's versions from matching stale features.
+        key = (self.incarnation, version, size)
+        sent = self.client.sent_key
+        dist = self.client.distance(to_model_input(image, size), key,
+                                    lambda: to_model_input(reference, size))
+        if sent != key:
+            self.times.reference_encodes += 1
+        self.times.inference += time.perf_counter() - t0
+        return to_frame_size(dist, (w, h))

@@ -127,7 +127,7 @@ def test_validate_ok(clip_dir):
         (
             "streams:\n  - name: cam\n    source: {type: video, path: a.mp4}\n",
             ["--set", "streams[2].name=x"],
-            ["streams is a list of 1; use an index 0..0"],
+            ["index 2 is out of range: streams has 1 item (valid index: 0)"],
         ),
     ],
     ids=["unknown-key", "missing-type", "yaml-syntax", "bad-set-index"],
@@ -157,6 +157,26 @@ def test_run_missing_input_exits_1_without_traceback(clip_dir):
     assert done.returncode == 1
     assert "error: stream cam: video file not found: absent.mp4" in done.stderr
     assert "Traceback" not in done.stderr
+    # Once: the pipeline's log record of the failure is kept off the console (it once showed
+    # as "ERROR streamcd.pipeline: stream cam stopped: ..." above the error line).
+    assert done.stderr.count("video file not found") == 1, done.stderr
+
+
+def test_run_truncated_video_exits_1_after_writing_what_decodes(tmp_path):
+    data = write_clip(tmp_path / "full.mp4", square_frames(N)[0],
+                      options={"movflags": "faststart"}).read_bytes()
+    (tmp_path / "clip.mp4").write_bytes(data[: len(data) * 7 // 10])
+    pipeline_yaml(tmp_path, sinks="""
+      - {type: jsonl, path: out/events.jsonl}
+      - {type: mask_video, path: out/masks.mp4}""")
+    done = cli("run", "pipeline.yaml", cwd=tmp_path)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if "decoding stopped" in line]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith("error: stream cam: clip.mp4: decoding stopped after frame")
+    read = int(errors[0].split("after frame ")[1].split()[0])
+    assert 0 < read < N and "Traceback" not in done.stderr
+    assert len(decoded_frames(tmp_path / "out" / "masks.mp4")) == read
 
 
 def test_sigint_finishes_outputs(tmp_path):
@@ -253,6 +273,14 @@ def test_unwritable_output_fails_with_a_clear_message(clip_dir, monkeypatch, cap
             "model.provider (from --set model.provider=gpu)",
         ),
         (["run", "pipeline.yaml", "--set", "model.path=absent.json"], 1, "model card not found"),
+        # a device or a big file given as the config is refused, not read forever
+        (["validate", "/dev/zero"], 2, "/dev/zero: larger than 1 MiB; is it a pipeline YAML?"),
+        # an index past the end of a list names the index and the list's length
+        (
+            ["run", "pipeline.yaml", "--set", "streams.0.sinks.7.path=x"],
+            2,
+            "index 7 is out of range: streams[0].sinks has 4 items (valid indexes: 0..3)",
+        ),
     ],
 )
 def test_exit_codes(clip_dir, monkeypatch, capsys, argv, code, expected):

@@ -15,3 +15,14 @@ def test_every_subpackage_is_listed_in_setup_cfg():
     found = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "streamcd").rglob("__init__.py")}
     assert found - listed == set(), "add these to [options] packages in setup.cfg"
     assert "streamcd.models" in listed  # the shipped model (export/)
+
+
+def test_gpu_extras_bring_their_cuda_libraries():
+    """onnxruntime-gpu finds pip-installed CUDA/cuDNN only through its [cuda,cudnn] extras
+    (>= 1.21, which also has preload_dlls); the CUDA 12 and 13 builds are separate extras."""
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    extras = cfg["options.extras_require"]
+    assert extras["gpu"].split() == ["onnxruntime-gpu[cuda,cudnn]>=1.27"]
+    assert extras["gpu-cu12"].split() == ["onnxruntime-gpu[cuda,cudnn]>=1.21,<1.27"]
+    assert "onnxruntime-gpu" not in extras["cpu"]  # never both onnxruntime packages

@@ -51,6 +51,8 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
                        help="also run the real pipeline (stages overlapped) with N copies of the "
                             "source sharing the model: aggregate fps (e.g. --streams 1 2 4; "
                             "none to skip)")
+    speed.add_argument("--max-batch", type=int, default=1, metavar="N",
+                       help="pipeline runs: frames of up to N streams per encoder run (GPU)")
     speed.add_argument("--json", type=Path, default=None)
     _model_args(speed)
     speed.set_defaults(func=_cmd_speed)
@@ -161,7 +163,8 @@ def _cmd_speed(args) -> int:
         with tempfile.TemporaryDirectory(prefix="streamcd-speed-") as tmp:
             for n in args.streams:
                 pipelines.append(pipeline_speed(args.source, n, args.frames, Path(tmp) / str(n),
-                                                args.model, args.provider, args.threads))
+                                                args.model, args.provider, args.threads,
+                                                args.max_batch))
         mog2 = next((r.fps for r in runs if r.method == "mog2"), None)
         print("\nPipeline (decode, model and sinks on their own threads; streams share the model):\n")
         print(pipeline_markdown(pipelines, mog2))

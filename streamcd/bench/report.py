@@ -11,6 +11,7 @@ import logging
 import math
 from pathlib import Path
 
+from .gpu import gpu_cell
 from .suite import REFERENCE_METHODS, BenchResult
 
 log = logging.getLogger(__name__)
@@ -150,12 +151,13 @@ def speed_markdown(runs: list) -> str:
     compute = {r.method: r.ms_per_frame()["compute"] for r in runs}
     refs = [m for m in REFERENCE_METHODS if m in compute and compute[m] > 0]
     lines = ["| method | provider | frames | " + " | ".join(STAGE_COLUMNS) + " | compute | fps | "
-             "peak RSS MB | " + " | ".join(f"x {r} time" for r in refs) + (" |" if refs else "|"),
+             "peak RSS MB | GPU MB |" + "".join(f" x {r} time |" for r in refs),
              "| --- | --- |" + " ---: |" * (len(STAGE_COLUMNS) + 5 + len(refs))]
     for r in runs:
         ms = r.ms_per_frame()
         lines.append(f"| {r.method} | {r.provider or 'cpu (OpenCV)'} | {r.frames} | "
                      + " | ".join(_f(ms[c], 2) for c in STAGE_COLUMNS)
-                     + f" | {_f(ms['compute'], 2)} | {_f(r.fps, 1)} | {_f(r.peak_rss_mb, 0)} |"
+                     + f" | {_f(ms['compute'], 2)} | {_f(r.fps, 1)} | {_f(r.peak_rss_mb, 0)} | "
+                     + f"{gpu_cell(r.gpu_memory_mb)} |"
                      + "".join(f" {_f(compute[r.method] / compute[ref], 2)} |" for ref in refs))
     return "\n".join(lines)

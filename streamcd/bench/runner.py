@@ -32,6 +32,7 @@ import numpy as np
 from ..errors import SinkError, StreamcdError
 from ..frames import Frame
 from .evaluate import RESULT_NAME
+from .gpu import gpu_memory_mb
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class MethodRun:
     peak_rss_mb: float | None = None
     provider: str | None = None
     extra: dict = field(default_factory=dict)
+    gpu_memory_mb: float | None = None  # GPU runs with nvidia-smi only
 
     @property
     def fps(self) -> float | None:
@@ -109,6 +111,7 @@ class MethodRun:
             "wall_s": self.wall_s,
             "peak_rss_mb": self.peak_rss_mb,
             "provider": self.provider,
+            "gpu_memory_mb": self.gpu_memory_mb,
             "ms_per_frame": self.ms_per_frame(),
         }
 
@@ -294,7 +297,7 @@ def _run(spec: RunSpec, on_frames: Callable[[int], None] | None) -> MethodRun:
         timed.seconds["inference"] = own["inference"]
         timed.seconds["postprocess"] = own["postprocess"]
     run = MethodRun(spec.method, str(spec.source), written, StageSeconds(**timed.seconds), wall,
-                    _peak_rss_mb(), method.provider)
+                    _peak_rss_mb(), method.provider, gpu_memory_mb=gpu_memory_mb(method.provider))
     ms = run.ms_per_frame()
     log.info("%s on %s: %d frames, %.2f ms/frame compute, %.1f fps end to end",
              spec.method, spec.source, written, ms["compute"], run.fps)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StreamcdError
+from .gpu import gpu_cell, gpu_memory_mb
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class PipelineSpeed:
     threads: int | None
     stream_fps: tuple[float, ...]
     ms_per_frame: dict[str, float]  # the model thread's stages, mean over streams
+    max_batch: int = 1  # frames of several streams per encoder run (model.max_batch)
+    gpu_memory_mb: float | None = None  # GPU runs with nvidia-smi only
 
     @property
     def aggregate_fps(self) -> float:
@@ -39,12 +42,17 @@ class PipelineSpeed:
         return {"source": self.source, "streams": self.streams, "frames": self.frames,
                 "wall_s": self.wall_s, "provider": self.provider, "threads": self.threads,
                 "aggregate_fps": self.aggregate_fps, "stream_fps": list(self.stream_fps),
-                "ms_per_frame": self.ms_per_frame}
+                "ms_per_frame": self.ms_per_frame, "max_batch": self.max_batch,
+                "gpu_memory_mb": self.gpu_memory_mb}
 
 
 def pipeline_speed(source: str | Path, streams: int, frames: int, out: Path, model: str | None = None,
-                   provider: str = "auto", threads: int | None = None) -> PipelineSpeed:
-    """Run ``streams`` streams of ``source`` (first ``frames`` frames each) into CDnet sinks."""
+                   provider: str = "auto", threads: int | None = None,
+                   max_batch: int = 1) -> PipelineSpeed:
+    """Run ``streams`` streams of ``source`` (first ``frames`` frames each) into CDnet sinks.
+
+    ``max_batch`` > 1 runs the frames of several streams through the encoder together.
+    """
     from ..config import PipelineConfig
     from ..pipeline import Pipeline
 
@@ -53,7 +61,7 @@ def pipeline_speed(source: str | Path, streams: int, frames: int, out: Path, mod
     src = ({"type": "cdnet", "path": str(source)} if cdnet
            else {"type": "video", "path": str(source), "max_frames": frames})
     config = PipelineConfig.model_validate({
-        "model": {"path": model, "provider": provider, "threads": threads},
+        "model": {"path": model, "provider": provider, "threads": threads, "max_batch": max_batch},
         "streams": [{"name": f"s{i}", "source": src,
                      "background": {"init": "cdnet" if cdnet else "median"},
                      "sinks": [{"type": "cdnet", "dir": str(out / f"s{i}")}]}
@@ -71,19 +79,22 @@ def pipeline_speed(source: str | Path, streams: int, frames: int, out: Path, mod
     ms = {k: sum(st[k] for st in stages) / len(stages) for k in stages[0]}
     return PipelineSpeed(str(source), streams, sum(s.frames for s in report.streams), wall,
                          report.provider, getattr(model_, "threads", threads),
-                         tuple(s.fps for s in report.streams), ms)
+                         tuple(s.fps for s in report.streams), ms, max_batch,
+                         gpu_memory_mb(report.provider))
 
 
 def pipeline_markdown(runs: list[PipelineSpeed], mog2_fps: float | None) -> str:
     """Table of pipeline runs, with the aggregate fps as a multiple of MOG2's (same frames)."""
     ref = " | x MOG2 fps" if mog2_fps else ""
     lines = [(f"| streams | provider | threads | frames | model-thread ms/frame | aggregate fps | "
-              f"fps per stream{ref} |"),
-             "| ---: | --- | ---: | ---: | ---: | ---: | ---:" + (" | ---: |" if ref else " |")]
+              f"fps per stream | max batch | GPU MB{ref} |"),
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---:"
+             + (" | ---: |" if ref else " |")]
     for r in runs:
         per = ", ".join(f"{f:.1f}" for f in r.stream_fps)
         model_ms = sum(r.ms_per_frame.values())
         lines.append(f"| {r.streams} | {r.provider} | {r.threads or '-'} | {r.frames} | "
-                     f"{model_ms:.2f} | {r.aggregate_fps:.1f} | {per} |"
+                     f"{model_ms:.2f} | {r.aggregate_fps:.1f} | {per} | {r.max_batch} | "
+                     f"{gpu_cell(r.gpu_memory_mb)} |"
                      + (f" {r.aggregate_fps / mog2_fps:.2f} |" if mog2_fps else ""))
     return "\n".join(lines)

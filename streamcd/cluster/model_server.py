@@ -8,29 +8,26 @@ distance map at model resolution (stride 2), float32; thresholding and masks sta
 
 The class is plain Python (testable without Ray); :mod:`.ray_backend` wraps it with
 ``ray.remote``. Its ``infer`` is a coroutine: Ray runs it as an async actor, so requests keep
-arriving while a batch runs on the inference thread.
+arriving while a batch runs on the inference thread. The batch itself (reference cache, one
+encoder run per input size) is :class:`~streamcd.runtime.batching.BatchRunner`, which the local
+pipeline's batcher runs too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..config import ModelConfig
-from ..runtime.base import Features
+from ..runtime.batching import MISSING, ActiveStreams, BatchItem, BatchRunner
 
 log = logging.getLogger(__name__)
 
-#: ``infer`` answer when the actor has no features for the key and no reference came with it.
-MISSING = "missing-reference"
-
-#: A stream that sent nothing for this long is not waited for when a batch is filled.
-ACTIVE_S = 1.0
+__all__ = ["MISSING", "ModelInfo", "ModelServer", "ModelStats"]
 
 #: (stream incarnation token, background version, model input (w, h)): a reference's identity.
 RefKey = tuple[str, int, tuple[int, int]]
@@ -68,10 +65,7 @@ class ModelStats:
 
 @dataclass
 class _Request:
-    stream: str
-    key: RefKey
-    image: np.ndarray
-    reference: np.ndarray | None
+    item: BatchItem
     future: asyncio.Future
 
 
@@ -88,27 +82,26 @@ class ModelServer:
                  actor: int = 0, node: str = "") -> None:
         from ..runtime.onnx_model import OnnxChangeModel
 
-        self.model = OnnxChangeModel.load(config.path, config.name, config.provider, config.threads)
+        self.model = OnnxChangeModel.from_config(config)
         self.max_batch = max_batch
         self.max_wait_s = max_wait_ms / 1000
         self.actor = actor
         self.node = node or _node_id()
-        self._refs: dict[str, tuple[RefKey, Features]] = {}  # one reference per stream
-        self._seen: dict[str, float] = {}  # stream -> time of its last request
+        self._runner = BatchRunner(self.model)  # one reference per stream
+        self._active = ActiveStreams()
         self._queue: list[_Request] = []
         self._arrived: asyncio.Event | None = None
         self._worker: asyncio.Task | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="model")  # one batch at a time
-        self._frames = self._batches = self._encodes = self._largest = 0
-        self._busy = 0.0
 
     async def info(self) -> ModelInfo:
         m = self.model
         return ModelInfo(m.card.name, m.provider, m.threshold, m.multiple, m.stride, self.node)
 
     async def stats(self) -> ModelStats:
-        return ModelStats(self.actor, self.node, self.model.provider, self._frames, self._batches,
-                          self._encodes, self._busy, self._largest)
+        c = self._runner.counters
+        return ModelStats(self.actor, self.node, self.model.provider, c.frames, c.batches,
+                          c.reference_encodes, c.busy_s, c.largest)
 
     async def infer(self, stream: str, key: RefKey, image: np.ndarray,
                     reference: np.ndarray | None = None) -> np.ndarray | str:
@@ -122,8 +115,8 @@ class ModelServer:
             self._arrived = asyncio.Event()
             self._worker = loop.create_task(self._batches_loop())
         future = loop.create_future()
-        self._queue.append(_Request(stream, key, image, reference, future))
-        self._seen[stream] = loop.time()
+        self._queue.append(_Request(BatchItem(stream, key, image, reference), future))
+        self._active.seen(stream, loop.time())
         self._arrived.set()
         return await future
 
@@ -134,7 +127,7 @@ class ModelServer:
             # Wait a little for other streams' frames, unless a full batch is there or every
             # stream seen lately already has its frame queued (a stream sends one at a time).
             deadline = loop.time() + self.max_wait_s
-            while (len(self._queue) < min(self.max_batch, self._active(loop.time()))
+            while (self._active.worth_waiting(len(self._queue), self.max_batch, loop.time())
                    and (left := deadline - loop.time()) > 0):
                 self._arrived.clear()
                 try:
@@ -145,7 +138,8 @@ class ModelServer:
             if not self._queue:
                 self._arrived.clear()
             try:
-                answers = await loop.run_in_executor(self._pool, self._run, batch)
+                answers = await loop.run_in_executor(
+                    self._pool, self._runner.run, [r.item for r in batch])
             except Exception as e:  # noqa: BLE001 - handed to every waiting stream
                 answers = [e] * len(batch)
             for request, answer in zip(batch, answers):
@@ -155,47 +149,6 @@ class ModelServer:
                     request.future.set_exception(answer)
                 else:
                     request.future.set_result(answer)
-
-    def _active(self, now: float) -> int:
-        """Streams that sent a frame in the last second (those worth waiting for)."""
-        for stream in [k for k, t in self._seen.items() if now - t > ACTIVE_S]:
-            del self._seen[stream]
-        return max(1, len(self._seen))
-
-    def _run(self, batch: list[_Request]) -> list[np.ndarray | str | Exception]:
-        """One batch, on the inference thread: references first, then one run per input size."""
-        t0 = time.perf_counter()
-        answers: list[np.ndarray | str | Exception] = [MISSING] * len(batch)
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for i, request in enumerate(batch):
-            try:
-                if request.reference is not None:
-                    cached = self._refs.get(request.stream)
-                    if cached is None or cached[0] != request.key:
-                        feats = self.model.encode(request.reference[None])
-                        self._refs[request.stream] = (request.key, feats)
-                        self._encodes += 1
-                cached = self._refs.get(request.stream)
-                if cached is not None and cached[0] == request.key:
-                    groups.setdefault(request.image.shape, []).append(i)
-            except Exception as e:  # noqa: BLE001 - one stream's bad reference fails only it
-                answers[i] = e
-        for members in groups.values():
-            try:
-                images = np.stack([batch[i].image for i in members])
-                refs = [self._refs[batch[i].stream][1] for i in members]
-                reference = tuple(np.concatenate(level) for level in zip(*refs))
-                dist = self.model.compare(reference, self.model.encode(images))
-                for j, i in enumerate(members):
-                    answers[i] = np.ascontiguousarray(dist[j])
-                self._frames += len(members)
-                self._batches += 1
-                self._largest = max(self._largest, len(members))
-            except Exception as e:  # noqa: BLE001 - reported to the streams of this group
-                for i in members:
-                    answers[i] = e
-        self._busy += time.perf_counter() - t0
-        return answers
 
 
 def _node_id() -> str:

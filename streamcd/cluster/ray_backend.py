@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import PipelineConfig
+from ..errors import REPORTED
 from ..pipeline import PipelineReport, RunObserver, StreamReport
 from ..stats import MetricsWriter, StreamMeter
 from . import import_ray
@@ -240,7 +241,7 @@ class _Run:
                 running[name] = actor
             else:
                 self.reports[name].error = f"stream actor not placed: {answer}"
-                log.error("stream %s: actor not placed: %s", name, answer)
+                log.error("stream %s: actor not placed: %s", name, answer, extra={REPORTED: True})
                 self.ray.kill(actor, no_restart=True)
                 self.observer.on_end(self.reports[name])
         return running
@@ -291,7 +292,8 @@ class _Run:
                         continue  # a poll that met a restarting actor: poll again
                     # restarts exhausted, or the node is gone for good
                     self.reports[name].error = f"stream actor died: {_first_line(e)}"
-                    log.error("stream %s: %s", name, self.reports[name].error)
+                    log.error("stream %s: %s", name, self.reports[name].error,
+                              extra={REPORTED: True})
                 if final:
                     self.finished.add(name)
                     self.observer.on_end(self.reports[name])

@@ -34,10 +34,10 @@ from ..config import StreamConfig
 from ..frames import Frame, Result, StreamEvent
 from ..pipeline import RunObserver, StreamReport, StreamRunner
 from ..postprocess import MaskPostprocessor
-from ..processor import FrameProcessor, StageTimes
-from ..runtime.geometry import model_input_size, to_frame_size, to_model_input
+from ..processor import ClientFrameProcessor, FrameProcessor, StageTimes
+from ..runtime.batching import StreamClient
 from ..sources import Source
-from .model_server import MISSING, ModelInfo
+from .model_server import ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -68,49 +68,22 @@ class StreamSnapshot:
     finished: bool = False
 
 
-class RemoteModelClient:
+class RemoteModelClient(StreamClient):
     """Calls a model actor, sending the reference only when its key is new to that actor."""
 
     def __init__(self, handle, stream: str, ray_get) -> None:
+        super().__init__(lambda *args: ray_get(handle.infer.remote(*args)), stream)
         self.handle = handle
-        self.stream = stream
-        self._get = ray_get
-        self.sent_key: tuple | None = None  # the reference the model actor last received
-
-    def distance(self, image: np.ndarray, key: tuple, reference) -> np.ndarray:
-        """``reference`` is a callable returning the reference at model size (made only if needed)."""
-        ref = reference() if key != self.sent_key else None
-        answer = self._get(self.handle.infer.remote(self.stream, key, image, ref))
-        if isinstance(answer, str) and answer == MISSING:  # the model actor restarted
-            answer = self._get(self.handle.infer.remote(self.stream, key, image, reference()))
-        self.sent_key = key
-        return answer
 
 
-class RemoteFrameProcessor(FrameProcessor):
+class RemoteFrameProcessor(ClientFrameProcessor):
     """FrameProcessor whose model runs in a model actor; frames travel resized to the model input."""
 
     def __init__(self, client: RemoteModelClient, info: ModelInfo, background: BackgroundManager,
                  postprocess: MaskPostprocessor, stream: str, incarnation: str,
                  first_events: list[StreamEvent]) -> None:
-        super().__init__(info, background, postprocess, stream)  # type: ignore[arg-type]
-        self.client = client
-        self.incarnation = incarnation
+        super().__init__(client, info, background, postprocess, stream, incarnation)
         self._first_events = first_events
-
-    def distance(self, image: np.ndarray, reference: np.ndarray, version: int) -> np.ndarray:
-        h, w = image.shape[:2]
-        size = model_input_size((w, h), self.model.multiple)
-        t0 = time.perf_counter()
-        # The incarnation token keeps a restarted stream's versions from matching stale features.
-        key = (self.incarnation, version, size)
-        sent = self.client.sent_key
-        dist = self.client.distance(to_model_input(image, size), key,
-                                    lambda: to_model_input(reference, size))
-        if sent != key:
-            self.times.reference_encodes += 1
-        self.times.inference += time.perf_counter() - t0
-        return to_frame_size(dist, (w, h))
 
     def process(self, frame: Frame) -> tuple[Result, list[StreamEvent]]:
         result, events = super().process(frame)

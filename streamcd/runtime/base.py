@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .binding import DeviceFeatures
 
 Features = tuple[np.ndarray, ...]
 
@@ -15,7 +18,10 @@ class ChangeModel(Protocol):
 
     ``encode`` maps NHWC uint8 BGR images (sides multiples of ``multiple``) to feature maps;
     ``compare`` maps reference features (batch 1 or N) and query features (batch N) to distance
-    maps (N, H/stride, W/stride), larger = more changed. ``threshold`` is the model card's.
+    maps (N, H/stride, W/stride), larger = more changed. ``encode_reference`` and ``distance``
+    are the per-frame path: the reference's features may stay wherever the model keeps them
+    (the GPU), and ``distance(ref, images)`` is ``compare(ref, encode(images))`` without
+    handing the frames' features out. ``threshold`` is the model card's.
     """
 
     threshold: float
@@ -25,4 +31,9 @@ class ChangeModel(Protocol):
 
     def encode(self, images: np.ndarray) -> Features: ...
 
-    def compare(self, reference: Features, query: Features) -> np.ndarray: ...
+    def compare(self, reference: Features | DeviceFeatures,
+                query: Features | DeviceFeatures) -> np.ndarray: ...
+
+    def encode_reference(self, images: np.ndarray) -> Features | DeviceFeatures: ...
+
+    def distance(self, reference: Features | DeviceFeatures, images: np.ndarray) -> np.ndarray: ...

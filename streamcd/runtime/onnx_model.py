@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from ..config import ModelConfig, TensorrtConfig
 from ..errors import ModelError
 from .assets import resolve_card
 from .base import Features
-from .providers import check_provider, import_ort, requested_providers
+from .binding import BoundSession, DeviceFeatures, binding_device, feature_shapes, on_host
+from .providers import check_provider, import_ort, session_providers
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +92,20 @@ class OnnxChangeModel:
 
     Example::
 
-        model = OnnxChangeModel.load(None)                  # shipped default model
-        ref = model.encode(background[None])                # once per background update
-        dist = model.compare(ref, model.encode(frames))     # (N, H/2, W/2), > threshold = changed
+        model = OnnxChangeModel.load(None)                   # shipped default model
+        ref = model.encode_reference(background[None])       # once per background update
+        dist = model.distance(ref, frames)                   # (N, H/2, W/2), > threshold = changed
+
+    With ``io_binding`` (default on CUDA/TensorRT) the reference features stay on the GPU and
+    each frame's features go from encoder to head without leaving it.
     """
 
-    def __init__(self, card: ModelCard, provider: str = "auto", threads: int | None = None):
+    def __init__(self, card: ModelCard, provider: str = "auto", threads: int | None = None, *,
+                 device_id: int = 0, io_binding: bool | None = None,
+                 tensorrt: TensorrtConfig | None = None):
         ort = import_ort()
         options = session_options(threads)
-        providers = requested_providers(provider)
+        providers = session_providers(provider, device_id, tensorrt)
         try:
             self._encoder = ort.InferenceSession(str(card.encoder), options, providers=providers)
             self._head = ort.InferenceSession(str(card.head), options, providers=providers)
@@ -113,17 +120,78 @@ class OnnxChangeModel:
         self.stride = card.stride
         self._enc_in = self._encoder.get_inputs()[0].name
         self._head_in = [i.name for i in self._head.get_inputs()]
-        log.info("model %s on %s, %d CPU thread(s) (threshold %.3f)", card.name, self.provider,
-                 self.threads, self.threshold)
+        self.io_binding = binding_device(self.provider) != "cpu" if io_binding is None else io_binding
+        self._bound: tuple[BoundSession, BoundSession] | None = None
+        if self.io_binding:
+            device = binding_device(self.provider)
+            self._bound = (BoundSession(self._encoder, device, device_id),
+                           BoundSession(self._head, device, device_id))
+        log.info("model %s on %s, %d CPU thread(s), IO binding %s (threshold %.3f)", card.name,
+                 self.provider, self.threads, "on" if self.io_binding else "off", self.threshold)
 
     @classmethod
     def load(cls, path: str | Path | None = None, name: str = "default", provider: str = "auto",
-             threads: int | None = None) -> OnnxChangeModel:
-        """Load a model card (file, folder, or the shipped model ``name`` when path is None)."""
-        return cls(ModelCard.read(resolve_card(path, name)), provider, threads)
+             threads: int | None = None, **options: Any) -> OnnxChangeModel:
+        """Load a model card (file, folder, or the shipped model ``name`` when path is None).
+
+        ``options``: ``device_id``, ``io_binding``, ``tensorrt`` (see ``__init__``).
+        """
+        return cls(ModelCard.read(resolve_card(path, name)), provider, threads, **options)
+
+    @classmethod
+    def from_config(cls, config: ModelConfig) -> OnnxChangeModel:
+        """The model a pipeline's ``model:`` section describes."""
+        return cls.load(config.path, config.name, config.provider, config.threads,
+                        device_id=config.device_id, io_binding=config.io_binding,
+                        tensorrt=config.tensorrt)
 
     def encode(self, images: np.ndarray) -> Features:
         """NHWC (or HWC) uint8 BGR -> feature maps; sides must be multiples of ``multiple``."""
+        images = self._checked(images)
+        if self._bound is not None:
+            return tuple(self._bound[0].run([images]))
+        return tuple(self._encoder.run(None, {self._enc_in: images}))
+
+    def encode_reference(self, images: np.ndarray) -> Features | DeviceFeatures:
+        """Features to compare against many times: kept on the device with IO binding."""
+        if self._bound is None:
+            return self.encode(images)
+        return DeviceFeatures(tuple(self._bound[0].run([self._checked(images)], on_device=True)))
+
+    def to_device(self, features: Features | DeviceFeatures) -> Features | DeviceFeatures:
+        """Host features uploaded once to the device (as is without IO binding)."""
+        if self._bound is None or isinstance(features, DeviceFeatures):
+            return features
+        return DeviceFeatures(tuple(self._bound[1].upload(f) for f in features))
+
+    def distance(self, reference: Features | DeviceFeatures, images: np.ndarray) -> np.ndarray:
+        """``compare(reference, encode(images))``; the frames' features stay on the device."""
+        if self._bound is None:
+            return self.compare(reference, self.encode(images))
+        query = DeviceFeatures(tuple(self._bound[0].run([self._checked(images)], on_device=True)))
+        return self.compare(reference, query)
+
+    def compare(self, reference: Features | DeviceFeatures,
+                query: Features | DeviceFeatures) -> np.ndarray:
+        """Distance maps (N, H/stride, W/stride) float32 between reference and query features."""
+        ref_shapes, query_shapes = feature_shapes(reference), feature_shapes(query)
+        n = query_shapes[0][0]
+        if len(ref_shapes) != len(query_shapes) or any(
+            r[0] not in (1, n) or r[1:] != q[1:] for r, q in zip(ref_shapes, query_shapes)
+        ):
+            raise ModelError(
+                "compare needs reference and query features of the same image size, and a "
+                f"reference batch of 1 or {n}; got {list(ref_shapes)} and {list(query_shapes)}"
+            )
+        if ref_shapes[0][0] != n:  # one reference for a batch of frames
+            reference = tuple(np.repeat(r, n, axis=0) for r in on_host(reference))
+        if self._bound is not None:
+            inputs = [*_values(reference), *_values(query)]
+            return self._bound[1].run(inputs)[0][:, 0]
+        feeds = dict(zip(self._head_in, (*on_host(reference), *on_host(query))))
+        return self._head.run(None, feeds)[0][:, 0]
+
+    def _checked(self, images: np.ndarray) -> np.ndarray:
         if images.ndim == 3:
             images = images[None]
         if images.dtype != np.uint8 or images.shape[-1] != 3:
@@ -131,20 +199,8 @@ class OnnxChangeModel:
         h, w = images.shape[1:3]
         if h % self.multiple or w % self.multiple:
             raise ModelError(f"image sides must be multiples of {self.multiple}, got {w}x{h}")
-        return tuple(self._encoder.run(None, {self._enc_in: np.ascontiguousarray(images)}))
+        return np.ascontiguousarray(images)
 
-    def compare(self, reference: Features, query: Features) -> np.ndarray:
-        """Distance maps (N, H/stride, W/stride) float32 between reference and query features."""
-        n = query[0].shape[0]
-        if len(reference) != len(query) or any(
-            r.shape[0] not in (1, n) or r.shape[1:] != q.shape[1:] for r, q in zip(reference, query)
-        ):
-            raise ModelError(
-                "compare needs reference and query features of the same image size, and a "
-                f"reference batch of 1 or {n}; got {[r.shape for r in reference]} and "
-                f"{[q.shape for q in query]}"
-            )
-        if reference[0].shape[0] != n:  # one reference for a batch of frames
-            reference = tuple(np.repeat(r, n, axis=0) for r in reference)
-        feeds = dict(zip(self._head_in, (*reference, *query)))
-        return self._head.run(None, feeds)[0][:, 0]
+
+def _values(features: Features | DeviceFeatures) -> tuple:
+    return features.values if isinstance(features, DeviceFeatures) else features

@@ -50,17 +50,18 @@ def calibration_frames(videos: Sequence[CdnetVideo], per_video: int, multiple: i
             yield to_model_input(image, model_input_size((w, h), multiple))
 
 
-def _import_onnx():
+def import_onnx(command: str = "quantize"):
+    """The onnx package, or a ModelError naming ``streamcd COMMAND`` and the install hint."""
     try:
         import onnx
     except ImportError as e:
-        raise ModelError("streamcd quantize needs the onnx package: pip install 'streamcd[quantize]'") from e
+        raise ModelError(f"streamcd {command} needs the onnx package: pip install 'streamcd[quantize]'") from e
     return onnx
 
 
 def float_convs(model_path: Path) -> list[str]:
     """Conv nodes kept in float: those on the 3-channel input and those feeding an L2 norm."""
-    onnx = _import_onnx()
+    onnx = import_onnx()
     model = onnx.load(str(model_path))
     weights = {t.name: tuple(t.dims) for t in model.graph.initializer}
     consumers: dict[str, list[str]] = {}
@@ -82,7 +83,7 @@ def float_convs(model_path: Path) -> list[str]:
 def quantize_card(card_path: Path, videos: Sequence[CdnetVideo], out: Path, name: str | None = None,
                   per_video: int = CALIBRATION_FRAMES) -> Path:
     """Write ``out/NAME.json`` (+ ``.encoder.onnx``, ``.head.onnx``), the int8 variant of a card."""
-    _import_onnx()  # onnxruntime.quantization needs it too
+    import_onnx()  # onnxruntime.quantization needs it too
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -125,7 +126,7 @@ def quantize_card(card_path: Path, videos: Sequence[CdnetVideo], out: Path, name
         "method": "onnxruntime static QDQ, per-channel int8 weights, uint8 activations, MinMax",
         "onnxruntime": import_ort().__version__,
         "from_card": card.path.name,
-        "from_encoder_sha256": _sha256(card.encoder),
+        "from_encoder_sha256": file_sha256(card.encoder),
         "float_convs": keep,
         "calibration": {v.key: {"training_range": list(v.training_range()), "frames": per_video}
                         for v in videos},
@@ -142,5 +143,5 @@ def _input_name(encoder: Path) -> str:
     return session.get_inputs()[0].name
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -17,6 +17,7 @@ import numpy as np
 from ..config import ReconnectConfig, RtspSourceConfig
 from ..errors import SourceError, SourceTimeoutError
 from .base import CORRUPT, DISCONNECT, GAP, RECONNECT, EventCallback, SourceStats
+from .hwdecode import HwDecoder
 from .live import LiveReader, LiveReaderSource
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class RtspSource(LiveReaderSource):
         queue_size: int = 1,
         reconnect: ReconnectConfig | None = None,
         on_event: EventCallback | None = None,
+        hwaccel: str | None = None,
     ) -> None:
         self.url = url
         self.transport = transport
@@ -78,6 +80,7 @@ class RtspSource(LiveReaderSource):
         self.fps: float | None = None
         self.stats = SourceStats()
         self._name = redact(url)
+        self.decoder = HwDecoder(hwaccel, self._name)  # hwaccel: cuda = NVDEC, else software
         self._reader = LiveReader(
             self._frames,
             queue_size,
@@ -99,6 +102,7 @@ class RtspSource(LiveReaderSource):
             config.queue_size,
             config.reconnect,
             on_event,
+            config.hwaccel,
         )
 
     def _frames(
@@ -134,7 +138,7 @@ class RtspSource(LiveReaderSource):
     def _connect(self, link: _Link) -> av.container.InputContainer | None:
         started = time.monotonic()
         try:
-            container = av.open(
+            container = self.decoder.open(
                 self.url,
                 options={"rtsp_transport": self.transport},
                 timeout=(self.open_timeout_s, self.read_timeout_s),

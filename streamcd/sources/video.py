@@ -15,6 +15,7 @@ from ..config import VideoSourceConfig
 from ..errors import SourceError
 from ..frames import Frame
 from .base import CORRUPT, ClosingMixin, EventCallback, SourceStats, emit, make_event
+from .hwdecode import HwDecoder
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,9 @@ class VideoSource(ClosingMixin):
 
     The first frame is decoded when the source is opened, so a missing, unreadable or
     undecodable file fails here with a SourceError rather than in the middle of a run.
-    A truncated file yields the frames that decode and then ends with a warning.
+    A truncated or damaged file yields every frame that decodes, then iteration raises a
+    SourceError naming the file and the last frame read, so that a run over it does not end
+    as a success (a single undecodable packet in the middle is skipped and counted instead).
 
     Frame.number counts from 1, Frame.index from 0, Frame.timestamp is the media time
     (pts * time_base; index / fps when the container has no timestamps).
@@ -42,16 +45,23 @@ class VideoSource(ClosingMixin):
         path: str | os.PathLike[str],
         max_frames: int | None = None,
         on_event: EventCallback | None = None,
+        hwaccel: str | None = None,
     ) -> None:
         self.path = str(path)
         self.max_frames = max_frames
         self.stats = SourceStats()
         self._on_event = on_event
         self._consumed = False
+        # What demuxing found, for _check_complete: packets, the media time the last one ends,
+        # whether the last one was cut short (see _packets).
+        self._packets_read = 0
+        self._packets_end: float | None = None
+        self._cut_packet = False
         if "://" not in self.path and not Path(self.path).exists():
             raise SourceError(f"video file not found: {self.path}; check the source's `path`")
+        self.decoder = HwDecoder(hwaccel, self.path)  # hwaccel: cuda = NVDEC, else software
         try:
-            self._container = av.open(self.path)
+            self._container = self.decoder.open(self.path)
         except av.error.FFmpegError as e:
             raise SourceError(
                 f"cannot open video {self.path}: {e}; is it a video FFmpeg can read, complete "
@@ -83,7 +93,8 @@ class VideoSource(ClosingMixin):
     def from_config(
         cls, config: VideoSourceConfig, on_event: EventCallback | None = None
     ) -> VideoSource:
-        return cls(config.path, max_frames=config.max_frames, on_event=on_event)
+        return cls(config.path, max_frames=config.max_frames, on_event=on_event,
+                   hwaccel=config.hwaccel)
 
     def __iter__(self) -> Iterator[Frame]:
         if self._consumed:
@@ -104,53 +115,92 @@ class VideoSource(ClosingMixin):
 
     def _decode(self) -> Iterator[Frame]:
         """Demux and decode packet by packet, so that one bad packet costs one frame, not the rest."""
-        stream, index, last_time = self._stream, 0, None
+        index = 0
         try:
-            for packet in self._container.demux(stream):
+            for packet in self._packets():
                 try:
                     decoded = packet.decode()
                 except av.error.InvalidDataError as e:
                     self._corrupt(f"undecodable packet after frame {index}: {e}")
                     continue
                 for vf in decoded:
-                    last_time = vf.time
                     timestamp = vf.time if vf.time is not None else index / (self.fps or 1.0)
                     image = vf.to_ndarray(format="bgr24")
                     yield Frame(index, index + 1, float(timestamp), image, time.monotonic())
                     index += 1
         except av.error.FFmpegError as e:
-            logger.warning(
-                "%s: read failed after %d frames (truncated or damaged?): %s", self.path, index, e
-            )
-            emit(self._on_event, make_event(CORRUPT, f"read failed after frame {index}: {e}"))
-            return
-        self._check_complete(index, last_time)
+            raise SourceError(
+                f"{self.path}: reading stopped after frame {index}: {e}; {self._cut_short}"
+            ) from e
+        self._check_complete(index)
+
+    def _packets(self) -> Iterator[av.Packet]:
+        """The stream's packets, but for a corrupt last one (a file cut inside it), which is only
+        recorded in ``_cut_packet``: decoding it fails and, with frame threads, takes the frames
+        still inside the decoder with it. A corrupt packet with more after it is decoded as usual."""
+        held: av.Packet | None = None
+        for packet in self._container.demux(self._stream):
+            if packet.size or packet.dts is not None:  # not the empty flush packet at the end
+                self._packets_read += 1
+                if packet.pts is not None:
+                    end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                    self._packets_end = max(end, self._packets_end or end)
+            if held is not None and packet.size:  # not the last one after all
+                yield held
+                held = None
+            if packet.size and packet.is_corrupt:
+                held = packet
+                continue
+            yield packet
+        self._cut_packet = held is not None
 
     def _corrupt(self, detail: str) -> None:
         self.stats.corrupt += 1
         logger.warning("%s: %s", self.path, detail)
         emit(self._on_event, make_event(CORRUPT, detail))
 
-    def _check_complete(self, count: int, last_time: float | None) -> None:
-        """Warn when fewer frames decoded than the container promises (a truncated file)."""
+    @property
+    def _cut_short(self) -> str:
+        if "://" in self.path:
+            return "the stream ended early or its connection broke"
+        return "the file is truncated or damaged (the frames before were read)"
+
+    def _check_complete(self, frames: int) -> None:
+        """SourceError when the file ends before the end its container declares: fewer packets
+        than its frame count (MP4), packets ending early (MKV) or a last packet cut short.
+
+        Decoded frames are not compared (a decoder may drop some: edit lists, open GOPs), and
+        formats that declare neither (MPEG-TS) can only tell by a cut packet.
+        """
+        if frames == 0:
+            return  # __init__ reports a file with no decodable frame
         declared = self._stream.frames
-        duration = self._container.duration  # microseconds, None when unknown
-        if declared and count < declared:
-            logger.warning(
-                "%s ended after %d of %d frames; the file is probably truncated",
-                self.path,
-                count,
-                declared,
+        short = bool(declared) and self._packets_read < declared
+        if short or self._cut_packet:
+            of = f" of the {declared} it declares" if short else ""
+            why = " (its last packet is incomplete)" if self._cut_packet else ""
+            raise SourceError(
+                f"{self.path}: decoding stopped after frame {frames}{of}{why}; {self._cut_short}"
             )
-        elif duration and last_time is not None and self.fps:
-            start = (self._container.start_time or 0) / 1e6
-            missing = start + duration / 1e6 - (last_time + 1 / self.fps)
-            if missing > max(2 / self.fps, 0.05 * duration / 1e6):
-                logger.warning(
-                    "%s ended %.2f s before its declared duration; the file is probably truncated",
-                    self.path,
-                    missing,
-                )
+        declared_end, read_end = self._declared_end(), self._packets_end
+        if declared_end is None or read_end is None:
+            return
+        missing = declared_end - read_end
+        # Tolerance: rounding, and other streams (audio) that the container's end may include.
+        if missing > max(2 / (self.fps or 25.0), 0.05 * declared_end):
+            raise SourceError(
+                f"{self.path}: decoding stopped after frame {frames} (at {read_end:.2f} s), "
+                f"{missing:.2f} s before the end it declares; {self._cut_short}"
+            )
+
+    def _declared_end(self) -> float | None:
+        """Media time where the video stream ends, as declared (else the container's end)."""
+        stream, container = self._stream, self._container
+        if stream.duration and stream.time_base:
+            return float(((stream.start_time or 0) + stream.duration) * stream.time_base)
+        if container.duration:
+            return ((container.start_time or 0) + container.duration) / 1e6
+        return None
 
 
 def _chain(first: Frame, rest: Iterator[Frame]) -> Iterator[Frame]:

@@ -20,6 +20,17 @@ def test_pipeline_speed_counts_every_stream(tmp_path):
         assert len(list((tmp_path / "out" / f"s{i}").glob("bin*.png"))) == 10
     table = pipeline_markdown([run], mog2_fps=run.aggregate_fps)
     assert table.splitlines()[2].startswith("| 2 | cpu | 1 | 20 |") and table.endswith(" 1.00 |")
+    assert "| 1 | n/a | 1.00 |" in table  # max batch 1 (off), no GPU memory on CPU
+    assert run.to_dict()["gpu_memory_mb"] is None
+
+
+def test_pipeline_speed_batched_streams(tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", square_frames(12)[0])
+    run = pipeline_speed(clip, streams=2, frames=10, out=tmp_path / "out", provider="cpu", threads=1,
+                         max_batch=2)
+    assert (run.frames, run.max_batch) == (20, 2)
+    header, rule, row = pipeline_markdown([run], mog2_fps=None).splitlines()
+    assert header.count("|") == rule.count("|") == row.count("|") and "| 2 | n/a |" in row
 
 
 @pytest.mark.parametrize(
