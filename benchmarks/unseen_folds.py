@@ -107,20 +107,24 @@ def run_baselines(args, videos: list[CdnetVideo]) -> None:
             target.write_text(json.dumps(rows, indent=1))
 
 
-def summarize(run_dirs: list[Path], baseline_dir: Path | None) -> str:
-    """Markdown: per run, mean F over unseen videos and over scene-specific videos, vs baselines."""
+def summarize(run_dirs: list[Path], baseline_dir: Path | None, fold: int | None = None) -> str:
+    """Markdown: per run, mean F over unseen videos and over scene-specific videos, vs baselines
+    (only fold ``fold`` of each run when given: the ablation compares runs on one fold)."""
     baselines = {}
     if baseline_dir:
         baselines = {p.stem: json.loads(p.read_text()) for p in sorted(baseline_dir.glob("*.json"))}
     header = ("| run | folds | unseen videos | unseen F | best classic (same videos) | margin | "
-              "seen F (held-out) | train min |")
-    lines = [header, "|---|---|---:|---:|---|---:|---:|---:|"]
+              "seen F (held-out) | seen F, CDnet | steps | train min |")
+    lines = [header, "|---|---|---:|---:|---|---:|---:|---:|---:|---:|"]
     for run in run_dirs:
-        folds = [json.loads(p.read_text()) for p in sorted(run.glob("fold*.json"))]
+        pattern = "fold*.json" if fold is None else f"fold{fold}.json"
+        folds = [json.loads(p.read_text()) for p in sorted(run.glob(pattern))]
         if not folds:
             continue
         unseen = {k: r["unseen"]["f"] for f in folds for k, r in f["videos"].items() if k in f["excluded"]}
         seen = [r["seen"]["f"] for f in folds for k, r in f["videos"].items() if k not in f["excluded"]]
+        seen_cdnet = [r["seen"]["f"] for f in folds for k, r in f["videos"].items()
+                      if k not in f["excluded"] and not k.startswith("ucsd/")]
         mean_unseen = sum(unseen.values()) / len(unseen)
         classic = {name: sum(rows[k]["unseen"]["f"] for k in unseen) / len(unseen)
                    for name, rows in baselines.items() if all(k in rows for k in unseen)}
@@ -128,7 +132,8 @@ def summarize(run_dirs: list[Path], baseline_dir: Path | None) -> str:
         minutes = sum(f["train_seconds"] for f in folds) / len(folds) / 60
         lines.append(f"| {run.name} | {','.join(str(f['fold']) for f in folds)} | {len(unseen)} | "
                      f"{mean_unseen:.4f} | {best[0]} {best[1]:.4f} | {mean_unseen - best[1]:+.4f} | "
-                     f"{sum(seen) / len(seen):.4f} | {minutes:.1f} |")
+                     f"{sum(seen) / len(seen):.4f} | {sum(seen_cdnet) / len(seen_cdnet):.4f} | "
+                     f"{sum(f['steps'] for f in folds) // len(folds)} | {minutes:.1f} |")
     return "\n".join(lines)
 
 
@@ -168,7 +173,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=REPO.parent / "shared/data")
     p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--fold", type=int, default=None, help="train and score this fold")
+    p.add_argument("--fold", type=int, default=None,
+                   help="train and score this fold (with --summary: tabulate only this fold)")
     p.add_argument("--baselines", default=None, help="run these classic methods on every video")
     p.add_argument("--summary", type=Path, nargs="*", default=None, help="run folders to tabulate")
     p.add_argument("--baseline-dir", type=Path, default=None)
@@ -186,7 +192,7 @@ def main() -> None:
         print(per_video(args.summary[0], args.baseline_dir, args.per_video))
         return
     if args.summary is not None:
-        print(summarize(args.summary, args.baseline_dir))
+        print(summarize(args.summary, args.baseline_dir, args.fold))
         return
     args.out.mkdir(parents=True, exist_ok=True)
     # each process converts UCSD into its own folder: folds of one run may run side by side
