@@ -7,7 +7,7 @@ threshold`` decision (no morphology), pixels pooled over all sampled frames of a
 the CDnet rules (ROI, 85/170 ignored, 50 negative). Usage::
 
     curve = model_pr_curve(videos, OnnxChangeModel.load(None))
-    print(curve.best_threshold, curve.at(model.threshold))
+    print(curve.best, curve.at(model.threshold))
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 from ..cdnet_layout import CdnetVideo
 from .evaluate import read_groundtruth
 from .scoring import GT_MOTION, GT_OUTSIDE_ROI, GT_UNKNOWN
+from .thresholds import ThresholdCounts
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,7 @@ def model_pr_curve(videos: list[CdnetVideo], model, frames_per_video: int = 40,
 
     low, high = _distance_range(model)
     edges = np.linspace(low, high, bins + 1)
-    positives = np.zeros(bins + 2, np.int64)
-    negatives = np.zeros(bins + 2, np.int64)
+    counts = ThresholdCounts(edges)
     used: dict[str, tuple[int, ...]] = {}
     for video in videos:
         numbers = validation_frames(video, frames_per_video)
@@ -140,20 +140,15 @@ def model_pr_curve(videos: list[CdnetVideo], model, frames_per_video: int = 40,
                 if roi is None:
                     roi = video.roi_mask((gt.shape[1], gt.shape[0]))
                 scored = roi & (gt != GT_OUTSIDE_ROI) & (gt != GT_UNKNOWN)
-                # bin 0: below low; bins+1: at or above high (np.digitize semantics)
-                index = np.digitize(distance, edges)
-                positives += np.bincount(index[scored & (gt == GT_MOTION)], minlength=bins + 2)
-                negatives += np.bincount(index[scored & (gt != GT_MOTION)], minlength=bins + 2)
+                counts.add(distance, scored & (gt == GT_MOTION), scored & (gt != GT_MOTION))
                 if on_frames:
                     on_frames(1)
         used[video.key] = numbers
     if not used:
         return None
-    # Predicted foreground at threshold edges[i] (distance > edges[i]) = bins i+1.. (bin edges
-    # are left-closed, so a pixel exactly on an edge counts above it: off by one grid step).
-    tp = np.cumsum(positives[::-1])[::-1][1:]
-    fp = np.cumsum(negatives[::-1])[::-1][1:]
-    total_pos = positives.sum()
+    # Foreground at threshold edges[i] means distance >= edges[i] (a pixel exactly on an edge
+    # counts above it: off by one grid step from the runtime's distance > threshold).
+    tp, fp, total_pos = counts.tp(), counts.fp(), counts.total_positives
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), np.nan)
         recall = tp / total_pos if total_pos else np.full(tp.shape, np.nan)

@@ -1,7 +1,8 @@
 """Threshold selection on validation frames (never on the frames that are reported).
 
-Distances of valid positive and negative pixels are accumulated into histograms per video, so
-precision, recall and F for every candidate threshold come from one pass over the frames.
+Distances of valid positive and negative pixels are counted per candidate threshold and video
+(``bench.thresholds.ThresholdCounts``, shared with the report's PR curve), so precision, recall
+and F for every candidate threshold come from one pass over the frames.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import cv2
 import numpy as np
 import torch
 
+from ..bench.thresholds import ThresholdCounts
 from .data import LabelledVideo
 from .net import ChangeNet
 
@@ -62,12 +64,10 @@ def threshold_curve(net: ChangeNet, videos: list[LabelledVideo]) -> ThresholdCur
     tp, fp, fn = [], [], []
     for video in videos:
         dist = full_res_distance(net, video.reference, video.frames)
-        pos = np.histogram(dist[video.labels == 1], BINS)[0]
-        neg = np.histogram(dist[video.labels == 0], BINS)[0]
-        # foreground iff D > t: counts of bins at or above t's index
-        pos_above = np.cumsum(pos[::-1])[::-1]
-        neg_above = np.cumsum(neg[::-1])[::-1]
-        tp.append(pos_above)
-        fp.append(neg_above)
-        fn.append(pos.sum() - pos_above)
+        counts = ThresholdCounts(BINS)
+        counts.add(dist, video.labels == 1, video.labels == 0)
+        # candidate thresholds are BINS[:-1] (the last edge, 2.0, is the largest distance)
+        tp.append(counts.tp()[:-1])
+        fp.append(counts.fp()[:-1])
+        fn.append(counts.fn()[:-1])
     return ThresholdCurve(BINS[:-1], np.array(tp), np.array(fp), np.array(fn), tuple(v.name for v in videos))
