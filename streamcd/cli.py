@@ -96,18 +96,38 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_info(args) -> int:
+    import typing
+
     import av
     import cv2
 
+    from .config import HwAccel
     from .runtime.assets import shipped_models, shipped_models_dir
-    from .runtime.providers import import_ort
+    from .runtime.providers import gpu_support, import_ort
+    from .sources.hwdecode import hwaccel_unavailable
 
     ort = import_ort()
+    gpu = gpu_support()
     print(f"streamcd {__version__}")
     print(f"onnxruntime {ort.__version__}: providers {', '.join(ort.get_available_providers())}")
+    print(f"  GPU providers: cuda {_yes(gpu.cuda)}, tensorrt {_yes(gpu.tensorrt)}"
+          + ("" if gpu.cuda else " (pip install 'streamcd[gpu]' on a machine with an NVIDIA GPU)"))
+    print(f"  onnxruntime.preload_dlls: {_yes(gpu.preload_dlls)}"
+          + ("" if gpu.preload_dlls else " (added in onnxruntime 1.21; CUDA/cuDNN must then be "
+             "on LD_LIBRARY_PATH)"))
     print(f"opencv {cv2.__version__}, PyAV {av.__version__} (libx264: {'libx264' in av.codecs_available})")
+    for device in typing.get_args(HwAccel):
+        try:
+            reason = hwaccel_unavailable(device)
+        except Exception as e:  # noqa: BLE001 - a diagnostic lists what it finds, it does not crash
+            reason = f"probe failed: {type(e).__name__}: {e}"
+        print(f"  hwaccel {device}: {'usable' if reason is None else f'unavailable ({reason})'}")
     print(f"models in {shipped_models_dir()}: {', '.join(shipped_models()) or 'none'}")
     return EXIT_OK
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 def _cmd_run(args) -> int:

@@ -295,7 +295,35 @@ class PipelineConfig(_Schema):
             raise ValueError(f"stream names must be unique; repeated: {', '.join(dupes)}")
         return streams
 
+    @field_validator("streams")
+    @classmethod
+    def _one_sink_per_output(cls, streams: list[StreamConfig]) -> list[StreamConfig]:
+        # Two sinks on one file or CDnet folder would interleave or overwrite each other's output.
+        first: dict[Path, str] = {}
+        clashes = []
+        for i, stream in enumerate(streams):
+            for j, sink in enumerate(stream.sinks):
+                output = sink.dir if sink.type == "cdnet" else sink.path
+                key = "dir" if sink.type == "cdnet" else "path"
+                where = f"streams[{i}].sinks[{j}] (stream {stream.name}, {sink.type} {key} {output})"
+                resolved = _resolved(output)
+                if resolved in first:
+                    clashes.append(f"{first[resolved]} and {where} both write {resolved}")
+                else:
+                    first[resolved] = where
+        if clashes:
+            raise ValueError("; ".join(clashes) + "; give each sink its own output path")
+        return streams
+
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> PipelineConfig:
         """Read and validate a YAML file; ``overrides`` are ``key.path=value`` strings (``--set``)."""
         return load_validated(cls, Path(path), overrides)
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` made absolute from the working directory, symbolic links followed."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):  # a symlink loop: compare it as written
+        return Path(path).absolute()

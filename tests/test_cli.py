@@ -12,10 +12,12 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+import onnxruntime
 import pytest
 
 import streamcd
 from streamcd.cli import main
+from streamcd.sources.hwdecode import hwaccel_unavailable
 from tests.conftest import square_frames, write_clip
 
 N = 24  # frames of the generated clip
@@ -98,6 +100,34 @@ def test_info_lists_providers_and_models(tmp_path):
     assert "onnxruntime" in done.stdout and "providers" in done.stdout
     assert "CPUExecutionProvider" in done.stdout
     assert "models in" in done.stdout and "default" in done.stdout
+    # GPU support, as this machine has it (a CPU-only one says no, it does not crash)
+    available = onnxruntime.get_available_providers()
+    cuda, trt = ("CUDAExecutionProvider" in available, "TensorrtExecutionProvider" in available)
+    assert (f"GPU providers: cuda {'yes' if cuda else 'no'}, tensorrt {'yes' if trt else 'no'}"
+            in done.stdout)
+    preload = "yes" if hasattr(onnxruntime, "preload_dlls") else "no"
+    assert f"onnxruntime.preload_dlls: {preload}" in done.stdout
+    for device in ("cuda", "vaapi"):
+        reason = hwaccel_unavailable(device)
+        state = "usable" if reason is None else f"unavailable ({reason})"
+        assert f"hwaccel {device}: {state}" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("preload", [True, False])  # False: an onnxruntime older than 1.21
+def test_info_in_process_says_what_is_missing(capsys, monkeypatch, preload):
+    if not preload:
+        monkeypatch.delattr(onnxruntime, "preload_dlls", raising=False)
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    if preload and hasattr(onnxruntime, "preload_dlls"):
+        assert "onnxruntime.preload_dlls: yes\n" in out
+    elif not preload:
+        assert ("onnxruntime.preload_dlls: no (added in onnxruntime 1.21; CUDA/cuDNN must then be "
+                "on LD_LIBRARY_PATH)") in out
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        assert "cuda no, tensorrt no (pip install 'streamcd[gpu]'" in out
+    assert out.count("  hwaccel ") == 2
 
 
 def test_validate_ok(clip_dir):
@@ -129,8 +159,18 @@ def test_validate_ok(clip_dir):
             ["--set", "streams[2].name=x"],
             ["index 2 is out of range: streams has 1 item (valid index: 0)"],
         ),
+        # two sinks on one output: both named, with their stream and type
+        (
+            ("streams:\n  - name: cam\n    source: {type: video, path: a.mp4}\n"
+             "    sinks: [{type: jsonl, path: e.jsonl}, {type: cdnet, dir: e.jsonl}]\n"),
+            [],
+            ["streams (line 1)",
+             ("streams[0].sinks[0] (stream cam, jsonl path e.jsonl) and "
+              "streams[0].sinks[1] (stream cam, cdnet dir e.jsonl) both write"),
+             "give each sink its own output path"],
+        ),
     ],
-    ids=["unknown-key", "missing-type", "yaml-syntax", "bad-set-index"],
+    ids=["unknown-key", "missing-type", "yaml-syntax", "bad-set-index", "shared-output"],
 )
 def test_validate_bad_config_exits_2_with_one_message(tmp_path, text, extra, expected):
     (tmp_path / "bad.yaml").write_text(text)

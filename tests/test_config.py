@@ -350,6 +350,61 @@ def test_validation_errors_name_path_line_and_choices(tmp_path, text, expected):
     assert "Value error," not in message and "pydantic" not in message
 
 
+def two_streams(cam_sinks: str, lobby_sinks: str = "[]") -> str:
+    return f"""
+        streams:
+          - {{name: cam, source: {{type: video, path: a.mp4}}, sinks: {cam_sinks}}}
+          - {{name: lobby, source: {{type: video, path: b.mp4}}, sinks: {lobby_sinks}}}
+        """
+
+
+@pytest.mark.parametrize(
+    ("text", "clashes"),
+    [
+        # two JSON Lines sinks of one stream on one file
+        (
+            two_streams("[{type: jsonl, path: out/e.jsonl}, {type: jsonl, path: out/e.jsonl}]"),
+            [("streams[0].sinks[0] (stream cam, jsonl path out/e.jsonl)",
+              "streams[0].sinks[1] (stream cam, jsonl path out/e.jsonl)", "out/e.jsonl")],
+        ),
+        # one CDnet folder for two streams, spelled differently: resolved paths are compared
+        (
+            two_streams("[{type: cdnet, dir: out/res}]", "[{type: cdnet, dir: ./out/x/../res/}]"),
+            [("streams[0].sinks[0] (stream cam, cdnet dir out/res)",
+              "streams[1].sinks[0] (stream lobby, cdnet dir out/x/../res)", "out/res")],
+        ),
+        # different sink types on one file, and a second clash reported with the first
+        (
+            two_streams("[{type: mask_video, path: v.mp4}, {type: jsonl, path: e.jsonl}]",
+                        "[{type: annotated_video, path: v.mp4}, {type: jsonl, path: e.jsonl}]"),
+            [("streams[0].sinks[0] (stream cam, mask_video path v.mp4)",
+              "streams[1].sinks[0] (stream lobby, annotated_video path v.mp4)", "v.mp4"),
+             ("streams[0].sinks[1] (stream cam, jsonl path e.jsonl)",
+              "streams[1].sinks[1] (stream lobby, jsonl path e.jsonl)", "e.jsonl")],
+        ),
+        # a file sink on another sink's CDnet folder
+        (
+            two_streams("[{type: cdnet, dir: out}]", "[{type: jsonl, path: out}]"),
+            [("streams[0].sinks[0] (stream cam, cdnet dir out)",
+              "streams[1].sinks[0] (stream lobby, jsonl path out)", "out")],
+        ),
+    ],
+)
+def test_two_sinks_on_one_output_are_refused(tmp_path, monkeypatch, text, clashes):
+    monkeypatch.chdir(tmp_path)  # relative outputs are relative to the working directory
+    message = error_of(tmp_path, text)
+    assert "streams (line 1): " in message and message.count("\n") == 1  # one problem
+    for first, second, output in clashes:
+        assert f"{first} and {second} both write {tmp_path.resolve() / output}" in message
+    assert message.endswith("; give each sink its own output path")
+
+
+def test_sinks_on_different_outputs_load(tmp_path):
+    cfg = load(tmp_path, two_streams("[{type: cdnet, dir: out/cam}, {type: jsonl, path: out/e.jsonl}]",
+                                     "[{type: cdnet, dir: out/lobby}, {type: jsonl, path: e.jsonl}]"))
+    assert [len(s.sinks) for s in cfg.streams] == [2, 2]
+
+
 FILE_ERRORS = [
     # YAML syntax errors carry the line (and column) of the problem
     ("streams:\n  - name: a\n\tsource: x\n", ["line 3, column 1", "YAML syntax error", "'\\t'"]),

@@ -197,6 +197,19 @@ def test_stop_event_ends_all_streams_cleanly(tmp_path, model):
         assert mask_names(out / s.name) == numbered(1, s.frames)
 
 
+def test_a_stream_stopped_before_its_first_result_leaves_no_empty_outputs(tmp_path, model):
+    clip = write_clip(tmp_path / "clip.mp4", square_frames(5)[0])
+    out = tmp_path / "out"
+    stream = video_stream("cam", clip, out)
+    stream["sinks"] += [{"type": "mask_video", "path": str(out / "videos" / "m.mp4")},
+                        {"type": "annotated_video", "path": str(out / "videos" / "a.mp4")}]
+    stop = threading.Event()
+    stop.set()  # Ctrl-C before the first frame: nothing was written, so nothing is left
+    report = Pipeline(config(stream), model).run(stop=stop)
+    assert report.ok and report.streams[0].frames == 0
+    assert not out.exists()
+
+
 def test_cdnet_source_names_masks_by_input_frame(tmp_path, model, highway):
     """Real CDnet frames: the reference is the median before temporalROI (470), masks from 470."""
     cfg = config(

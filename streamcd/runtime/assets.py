@@ -41,4 +41,28 @@ def resolve_card(path: str | Path | None, name: str = "default") -> Path:
         return cards[0]
     if not p.exists():
         raise ModelError(f"{p}: model card not found (give a NAME.json written by 'streamcd export')")
+    if p.suffix.lower() != ".json":
+        raise ModelError(not_a_card(p))
     return p
+
+
+def not_a_card(path: Path) -> str:
+    """The message for a model path that is not a card (an ``.onnx`` graph, a ``.pt`` checkpoint).
+
+    Names the card beside it when there is one: ``default.encoder.onnx`` -> ``default.json``.
+    """
+    message = (f"{path}: not a model card; model.path (or --model) wants the model card .json "
+               "written by 'streamcd export' (it names the encoder and head .onnx files), or the "
+               "folder holding it")
+    card = sibling_card(path)
+    return message + (f"; use {card}" if card else "")
+
+
+def sibling_card(path: Path) -> Path | None:
+    """``<name>.json`` beside ``path`` for each leading part of its file name, longest first."""
+    parts = path.name.split(".")
+    for n in range(max(len(parts) - 1, 1), 0, -1):
+        card = path.with_name(".".join(parts[:n]) + ".json")
+        if card != path and card.is_file():
+            return card
+    return None

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..config import ModelConfig, TensorrtConfig
 from ..errors import ModelError
-from .assets import resolve_card
+from .assets import not_a_card, resolve_card
 from .base import Features
 from .binding import BoundSession, DeviceFeatures, binding_device, feature_shapes, on_host
 from .providers import check_provider, import_ort, session_providers
@@ -48,6 +48,8 @@ class ModelCard:
                 stride=int(raw["output"]["stride"]),
                 raw=raw,
             )
+        except UnicodeDecodeError as e:  # binary: a graph or checkpoint given as the card
+            raise ModelError(not_a_card(path)) from e
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ModelError(f"{path}: not a valid streamcd model card ({type(e).__name__}: {e})") from e
         for graph in (card.encoder, card.head):

@@ -58,6 +58,27 @@ def requested_providers(choice: str) -> list[str]:
     return wanted + [ORT_NAMES["cpu"]]
 
 
+@dataclass(frozen=True)
+class GpuSupport:
+    """What this onnxruntime build offers for GPUs (``streamcd info``).
+
+    A provider listed here can still fall back to CPU when a session starts (CUDA/cuDNN
+    libraries missing, no GPU visible): only a session tells, see :func:`check_provider`.
+    """
+
+    cuda: bool
+    tensorrt: bool
+    preload_dlls: bool  # onnxruntime.preload_dlls() (>= 1.21) finds the nvidia-* wheels' libraries
+
+
+def gpu_support() -> GpuSupport:
+    ort = import_ort()
+    available = set(ort.get_available_providers())
+    return GpuSupport(cuda=ORT_NAMES["cuda"] in available,
+                      tensorrt=ORT_NAMES["tensorrt"] in available,
+                      preload_dlls=callable(getattr(ort, "preload_dlls", None)))
+
+
 def short_name(ort_name: str) -> str:
     for short, full in ORT_NAMES.items():
         if full == ort_name:

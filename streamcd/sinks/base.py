@@ -14,10 +14,11 @@ if TYPE_CHECKING:
 class Sink(Protocol):
     """Consumes one stream's results in frame order.
 
-    Constructed with its config and the source's nominal fps; it checks that it can write
-    (creates folders) at construction, opens encoders lazily on the first result (frame size is
-    known then) and finalises everything in ``close()``, which is safe to call twice.
-    Outputs are never half-written: files appear under their final name only when complete.
+    Constructed with its config and the source's nominal fps; it checks that it can write at
+    construction (creating nothing), creates its folders and files with the first result or
+    event (encoders need the frame size anyway) and finalises everything in ``close()``, which
+    is safe to call twice. Outputs are never half-written: files appear under their final name
+    only when complete, and a stream that yields nothing leaves no empty file or folder.
     """
 
     def write(self, result: Result) -> None: ...

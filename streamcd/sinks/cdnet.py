@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import cv2
 
@@ -19,7 +20,7 @@ class CdnetSink(SinkBase):
 
     Files are named by the source's frame number (input ``in000470.jpg`` -> ``bin000470.png``)
     and appear atomically (written under a hidden name, then renamed), so a reader or a crash
-    never sees a truncated PNG::
+    never sees a truncated PNG. The folder is created with the first mask::
 
         with CdnetSink(CdnetSinkConfig(dir="results/highway")) as sink:
             for result in results:
@@ -32,7 +33,8 @@ class CdnetSink(SinkBase):
 
     def __init__(self, config: CdnetSinkConfig, fps: float | None = None) -> None:
         self.config = config
-        self.dir = prepare_dir(config.dir, "cdnet sink")
+        self.dir = Path(config.dir)
+        check_dir(self.dir, "cdnet sink")  # created by the first mask: no empty results folder
         self.written = 0
         self._closed = False
 
@@ -45,6 +47,8 @@ class CdnetSink(SinkBase):
         ok, png = cv2.imencode(".png", mask)
         if not ok:
             raise SinkError(f"cannot encode mask of frame {result.frame.number} as PNG")
+        if not self.written:
+            prepare_dir(self.dir, "cdnet sink")
         replace_atomically(
             png.tobytes(), self.dir / f"bin{result.frame.number:06d}.png"
         )

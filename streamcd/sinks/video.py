@@ -21,7 +21,7 @@ import numpy as np
 from ..config import AnnotatedVideoSinkConfig, MaskVideoSinkConfig
 from ..errors import SinkError
 from ..frames import Result
-from ._common import SinkBase, binary_mask, partial_path, prepare_dir
+from ._common import SinkBase, binary_mask, check_file, partial_path, prepare_dir
 from .annotate import annotate
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class H264Writer:
                 f"cannot write {self.path}: this PyAV/FFmpeg build has no libx264 encoder; "
                 "install the PyAV wheels from PyPI (`pip install av`), which include it"
             ) from e
-        prepare_dir(self.path.parent, f"video {self.path}")
+        check_file(self.path, f"video {self.path}")  # the folder is made by the first frame
         self._container: av.container.OutputContainer | None = None
         self._stream: av.VideoStream | None = None
         self._closed = False
@@ -102,6 +102,7 @@ class H264Writer:
         self.frames += 1
 
     def _open(self, width: int, height: int) -> None:
+        prepare_dir(self.path.parent, f"video {self.path}")
         try:
             self._container = av.open(
                 str(self.partial), "w", container_options={"movflags": "+faststart"}

@@ -48,6 +48,7 @@ def inputs(tmp_path, monkeypatch) -> Path:
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "frame_1.png").write_bytes(b"not a picture")
     (tmp_path / "model.json").write_text("{not json")
+    (tmp_path / "model.onnx").write_bytes(b"\x08\x07\x12\x00\xff binary ONNX graph")
     (tmp_path / "a_file").write_text("not a folder")
     return tmp_path
 
@@ -72,6 +73,11 @@ def inputs(tmp_path, monkeypatch) -> Path:
         # unreadable model card
         (pipeline("{type: video, path: clip.mp4}", model=", path: model.json"), 1,
          "model.json: not a valid streamcd model card (JSONDecodeError"),
+        # an ONNX graph given as the card: say what model.path wants, name the card beside it
+        (pipeline("{type: video, path: clip.mp4}", model=", path: model.onnx"), 1,
+         ("error: model.onnx: not a model card; model.path (or --model) wants the model card "
+          ".json written by 'streamcd export' (it names the encoder and head .onnx files), or "
+          "the folder holding it; use model.json\n")),
         # a video cut short before its index
         (pipeline("{type: video, path: cut.mp4}"), 1,
          "cannot open video cut.mp4: [Errno 1094995529] Invalid data found"),

@@ -126,6 +126,32 @@ def test_broken_models_raise_model_error(model_copy, damage, target, match):
         OnnxChangeModel.load(path, provider="cpu")
 
 
+@pytest.mark.parametrize(
+    ("given", "card"),
+    [
+        ("default.encoder.onnx", "default.json"),  # a graph of the card: the card is named
+        ("default.head.onnx", "default.json"),
+        ("default.pt", "default.json"),  # a checkpoint beside its card
+        ("net.onnx", None),  # no card beside it: nothing to suggest
+        ("default.json", None),  # a binary file named like a card (does not suggest itself)
+    ],
+)
+def test_a_file_that_is_not_a_card_says_what_to_give(model_copy, given, card):
+    path = model_copy / given
+    if given == "default.json" or not path.exists():
+        path.write_bytes(b"\x08\x07\x12\x00\xff\xfe binary")
+    with pytest.raises(ModelError) as info:
+        OnnxChangeModel.load(path, provider="cpu")
+    message = str(info.value)
+    assert message.startswith(f"{path}: not a model card; model.path (or --model) wants the "
+                              "model card .json written by 'streamcd export'")
+    assert "or the folder holding it" in message and "UnicodeDecodeError" not in message
+    if card:
+        assert message.endswith(f"; use {model_copy / card}")
+    else:
+        assert "; use" not in message
+
+
 def test_unknown_shipped_name():
     with pytest.raises(ModelError, match="no shipped model named 'nope'; available: .*default"):
         OnnxChangeModel.load(None, name="nope")

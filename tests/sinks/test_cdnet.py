@@ -22,7 +22,7 @@ def test_names_values_and_size(tmp_path, results):
     out = tmp_path / "results" / "highway"  # nested folders are created
     written = results(5, size=(161, 121), first_number=470)
     with CdnetSink(CdnetSinkConfig(dir=out)) as sink:
-        assert out.is_dir()
+        assert not (tmp_path / "results").exists()  # created with the first mask
         for r in written:
             sink.write(r)
     assert sorted(p.name for p in out.iterdir()) == [

@@ -49,7 +49,7 @@ def test_events_are_recorded_in_order_and_lines_flushed(tmp_path, results):
     path = tmp_path / "frames.jsonl"
     first, second = results(2)
     sink = JsonlSink(JsonlSinkConfig(path=path))
-    assert path.exists() and path.read_text() == ""  # created at construction
+    assert not path.exists()  # created by the first line
     sink.write(first)
     sink.event(StreamEvent("disconnect", "cam", 12.5, "read timeout after 5 s"))
     sink.event(StreamEvent("reconnect", "cam", 14.0))
@@ -82,5 +82,32 @@ def test_appends_to_an_existing_log(tmp_path, results):
 
 
 def test_path_that_is_a_folder_fails_at_construction(tmp_path):
-    with pytest.raises(SinkError, match="Is a directory"):
+    with pytest.raises(SinkError, match="is a folder; give the path of a file to write"):
         JsonlSink(JsonlSinkConfig(path=tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("before", "lines"),
+    [
+        (None, 0),  # nothing written: no file, no folder
+        ('{"frame": 1}\n', 1),  # an earlier run's log is left as it was
+    ],
+)
+def test_no_line_no_file(tmp_path, before, lines):
+    path = tmp_path / "logs" / "frames.jsonl"
+    if before is not None:
+        path.parent.mkdir()
+        path.write_text(before)
+    with JsonlSink(JsonlSinkConfig(path=path)):
+        pass
+    if before is None:
+        assert list(tmp_path.iterdir()) == []
+    else:
+        assert path.read_text() == before and len(read_lines(path)) == lines
+
+
+def test_an_event_alone_creates_the_file(tmp_path):
+    path = tmp_path / "logs" / "frames.jsonl"
+    with JsonlSink(JsonlSinkConfig(path=path)) as sink:
+        sink.event(StreamEvent("disconnect", "cam", 1.0, "read timeout"))
+    assert [line["event"] for line in read_lines(path)] == ["disconnect"]

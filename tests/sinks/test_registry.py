@@ -59,5 +59,22 @@ def test_unwritable_output_fails_at_construction(tmp_path, make_config, cls):
     config = make_config(blocker / "sub")  # a folder under a regular file cannot exist
     with pytest.raises(SinkError, match="a-file/sub") as info:
         open_sink(config, fps=None)
-    assert "Not a directory" in str(info.value)
-    assert isinstance(info.value.__cause__, OSError)
+    assert f"{blocker} is a file, not a folder" in str(info.value)
+
+
+@pytest.mark.parametrize(("make_config", "cls"), CASES)
+def test_no_result_leaves_no_output(tmp_path, make_config, cls):
+    # A source that yields nothing: no empty file, results folder or output folder remains.
+    with open_sink(make_config(tmp_path / "out"), fps=25.0):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("make_config", "cls"), CASES)
+def test_the_first_result_creates_the_output(tmp_path, make_config, results, cls):
+    config = make_config(tmp_path / "out" / "sub")
+    with open_sink(config, fps=25.0) as sink:
+        sink.write(results(1)[0])
+    output = getattr(config, "path", None) or config.dir
+    assert output.exists()
+    assert [p.name for p in output.parent.iterdir()] == [output.name]  # no partial files left
