@@ -45,6 +45,7 @@ def main() -> int:
     p.add_argument("--size", default="640x480", help="WIDTHxHEIGHT of the test stream")
     p.add_argument("--fps", type=int, default=25)
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime intra-op threads")
+    p.add_argument("--model", default="default", help="shipped model name (e.g. default-int8)")
     p.add_argument("--every", type=float, default=10.0, help="seconds between report rows")
     p.add_argument("--warmup", type=float, default=30.0, help="seconds before the RSS baseline")
     p.add_argument("--queue-size", type=int, default=None, help="source queue (default: schema's)")
@@ -62,7 +63,7 @@ def main() -> int:
     if args.annotated:
         sinks.append({"type": "annotated_video", "path": str(work / "cam.mp4")})
     config = PipelineConfig.model_validate({
-        "model": {"provider": "cpu", "threads": args.threads},
+        "model": {"provider": "cpu", "threads": args.threads, "name": args.model},
         "stats_every_s": 1.0,
         "streams": [{"name": "cam", "source": {"type": "rtsp", "url": server.url,
                                               "read_timeout_s": 2, "open_timeout_s": 2,
