@@ -23,17 +23,10 @@ import torch
 from streamcd.bench.ucsd import ucsd_to_cdnet
 from streamcd.cdnet_layout import VALIDATION_FRACTION, CdnetVideo, find_videos
 from streamcd.train.data import UCSD_GAP, cdnet_train_val, load_cdnet, stream_median
-from streamcd.train.net import ChangeNet, NetConfig
+from streamcd.train.export import load_checkpoint
 from streamcd.train.validate import threshold_curve
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def load_net(checkpoint: Path) -> ChangeNet:
-    ckpt = torch.load(checkpoint, weights_only=False)
-    net = ChangeNet(NetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ckpt["net"].items()}))
-    net.load_state_dict(ckpt["state_dict"])
-    return net.eval()
 
 
 def main() -> None:
@@ -45,7 +38,7 @@ def main() -> None:
     ucsd = {v.key: v for v in find_videos(ucsd_to_cdnet(args.data / "ucsd", tempfile.mkdtemp()))}
     for path in args.folds:
         fold = json.loads(path.read_text())
-        net = load_net(path.parent / f"fold{fold['fold']}" / "checkpoint.pt")
+        net, _ = load_checkpoint(path.parent / f"fold{fold['fold']}" / "checkpoint.pt")
         excluded = tuple(fold["excluded"])
         _, validation = cdnet_train_val(args.data / "cdnet2014", exclude=excluded)
         for key, video in ucsd.items():
