@@ -23,8 +23,16 @@ import numpy as np
 import torch
 
 from streamcd.bench.ucsd import ucsd_to_cdnet
-from streamcd.cdnet_layout import VALIDATION_FRACTION, CdnetVideo, find_videos
-from streamcd.train.data import UCSD_GAP, _read, cdnet_reference, load_cdnet, stream_median
+from streamcd.cdnet_layout import HELDOUT_GAP, CdnetVideo, find_videos
+from streamcd.train.data import (
+    UCSD_GAP,
+    _read,
+    cdnet_reference,
+    cdnet_reference_numbers,
+    load_cdnet,
+    stream_median,
+    stream_median_numbers,
+)
 from streamcd.train.export import load_checkpoint
 from streamcd.train.validate import ThresholdCurve, full_res_distance, threshold_curve
 
@@ -33,25 +41,15 @@ QUANTILES = (0.9, 0.95, 0.99, 0.999)
 SCALES = np.linspace(0.5, 4.0, 36)
 
 
-def init_numbers(video: CdnetVideo, is_ucsd: bool) -> list[int]:
-    """The frames the background manager's reference is the median of (see train/data.py)."""
-    if is_ucsd:
-        return list(range(1, min(video.count, 59) + 1, 2))
-    last = video.first - 1
-    return [int(n) for n in np.unique(np.linspace(1, last, min(30, last)).round().astype(int))]
-
-
 def scene(net, video: CdnetVideo, is_ucsd: bool, part: str) -> tuple[np.ndarray, ThresholdCurve]:
     """(quantiles of D on the init frames, threshold curve of the validation or test frames)."""
     reference = stream_median(video) if is_ucsd else cdnet_reference(video)
     if part == "validation":
-        first, last = ((video.first, video.heldout_range()[0] - UCSD_GAP - 1) if is_ucsd
-                       else video.training_range())
-        count = max(1, int((last - first + 1) * VALIDATION_FRACTION))
-        frames = load_cdnet(video, last - count + 1, last, reference=reference)
+        first, last = video.validation_range(gap=UCSD_GAP if is_ucsd else HELDOUT_GAP)
+        frames = load_cdnet(video, first, last, reference=reference)
     else:
         frames = load_cdnet(video, video.first, video.last, step=1 if is_ucsd else 2, reference=reference)
-    init = np.stack([_read(video.input_path(n)) for n in init_numbers(video, is_ucsd)])
+    init = np.stack([_read(video.input_path(n)) for n in (stream_median_numbers(video) if is_ucsd else cdnet_reference_numbers(video))])
     stats = np.quantile(full_res_distance(net, reference, init), QUANTILES)
     return stats, threshold_curve(net, [frames])
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from streamcd.bench.ucsd import ucsd_to_cdnet
-from streamcd.cdnet_layout import VALIDATION_FRACTION, CdnetVideo, find_videos
+from streamcd.cdnet_layout import CdnetVideo, find_videos
 from streamcd.train.data import UCSD_GAP, cdnet_train_val, load_cdnet, stream_median
 from streamcd.train.export import load_checkpoint
 from streamcd.train.validate import threshold_curve
@@ -43,9 +43,8 @@ def main() -> None:
         _, validation = cdnet_train_val(args.data / "cdnet2014", exclude=excluded)
         for key, video in ucsd.items():
             if key not in excluded:  # the last 15 % of the clip's training frames
-                first, last = video.first, video.heldout_range()[0] - UCSD_GAP - 1
-                count = max(1, int((last - first + 1) * VALIDATION_FRACTION))
-                validation.append(load_cdnet(video, last - count + 1, last, reference=stream_median(video)))
+                first, last = video.validation_range(gap=UCSD_GAP)
+                validation.append(load_cdnet(video, first, last, reference=stream_median(video)))
         curve = threshold_curve(net, validation)
         f = curve.f_measure()
         is_ucsd = np.array([n.startswith("ucsd/") for n in curve.names])

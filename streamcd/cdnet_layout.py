@@ -95,13 +95,14 @@ class CdnetVideo:
         start = self.last - round(span * HELDOUT_FRACTION) + 1
         return start, self.last
 
-    def training_range(self) -> tuple[int, int]:
-        """Labelled frames usable for training: temporalROI start up to the gap before the test."""
-        return self.first, self.heldout_range()[0] - HELDOUT_GAP - 1
+    def training_range(self, gap: int = HELDOUT_GAP) -> tuple[int, int]:
+        """Labelled frames usable for training: temporalROI start up to ``gap`` frames before
+        the test frames (short clips such as UCSD's use a smaller gap)."""
+        return self.first, self.heldout_range()[0] - gap - 1
 
-    def validation_range(self) -> tuple[int, int]:
-        """The last VALIDATION_FRACTION of ``training_range()`` (empty when first > last)."""
-        first, last = self.training_range()
+    def validation_range(self, gap: int = HELDOUT_GAP) -> tuple[int, int]:
+        """The last VALIDATION_FRACTION of ``training_range(gap)`` (empty when first > last)."""
+        first, last = self.training_range(gap)
         span = last - first + 1
         return last - max(1, int(span * VALIDATION_FRACTION)) + 1, last
 

@@ -60,13 +60,18 @@ def _read(path: Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
     return img
 
 
-def cdnet_reference(video: CdnetVideo, frames: int = 30) -> np.ndarray:
-    """Temporal median of up to ``frames`` frames evenly spread before temporalROI."""
+def cdnet_reference_numbers(video: CdnetVideo, frames: int = 30) -> list[int]:
+    """Up to ``frames`` frame numbers evenly spread before temporalROI (the "cdnet" init)."""
     last = video.first - 1
     if last < 1:
         raise DatasetError(f"{video.root}: no frames before temporalROI to build a reference from")
-    numbers = np.unique(np.linspace(1, last, min(frames, last)).round().astype(int))
-    return temporal_median(np.stack([_read(video.input_path(int(n))) for n in numbers]))
+    return [int(n) for n in np.unique(np.linspace(1, last, min(frames, last)).round().astype(int))]
+
+
+def cdnet_reference(video: CdnetVideo, frames: int = 30) -> np.ndarray:
+    """Temporal median of the frames :func:`cdnet_reference_numbers` names."""
+    numbers = cdnet_reference_numbers(video, frames)
+    return temporal_median(np.stack([_read(video.input_path(n)) for n in numbers]))
 
 
 def load_cdnet(video: CdnetVideo, first: int, last: int, step: int = 1,
@@ -137,7 +142,7 @@ def load_ucsd(dataset: Path, median_frames: int = 30, stride: int = 2,
             if video.key in exclude:
                 log.info("%s: left out of training", video.key)
                 continue
-            first, last = video.first, video.heldout_range()[0] - UCSD_GAP - 1
+            first, last = video.training_range(gap=UCSD_GAP)
             if last < first:
                 continue
             data = load_cdnet(video, first, last, reference=stream_median(video, median_frames, stride))
@@ -145,7 +150,12 @@ def load_ucsd(dataset: Path, median_frames: int = 30, stride: int = 2,
     return out
 
 
+def stream_median_numbers(video: CdnetVideo, frames: int = 30, stride: int = 2) -> list[int]:
+    """The first ``frames`` frame numbers taken every ``stride``-th: the "median" init."""
+    return list(range(1, min(video.count, (frames - 1) * stride + 1) + 1, stride))
+
+
 def stream_median(video: CdnetVideo, frames: int = 30, stride: int = 2) -> np.ndarray:
-    """Median of the first ``frames`` frames taken every ``stride``-th: the "median" init."""
-    numbers = range(1, min(video.count, (frames - 1) * stride + 1) + 1, stride)
+    """Temporal median of the frames :func:`stream_median_numbers` names."""
+    numbers = stream_median_numbers(video, frames, stride)
     return temporal_median(np.stack([_read(video.input_path(n)) for n in numbers]))
