@@ -19,10 +19,9 @@ from streamcd.bench.evaluate import score_video
 from streamcd.bench.heldout import run_model
 from streamcd.cdnet_layout import CdnetVideo
 from streamcd.runtime.onnx_model import OnnxChangeModel
-from streamcd.train.augment import AugmentConfig
+from streamcd.train.cli import add_recipe_arguments, recipe_from_args
 from streamcd.train.export import export_onnx
-from streamcd.train.loop import TrainConfig, train
-from streamcd.train.net import NetConfig
+from streamcd.train.loop import train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,12 +30,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=REPO.parent / "shared/data")
     p.add_argument("--exclude", required=True, help="CDnet key left out, e.g. baseline/highway")
-    p.add_argument("--encoder", default="scratch", choices=["scratch", "lite0"])
     p.add_argument("--minutes", type=float, default=10)
     p.add_argument("--max-steps", type=int, default=100000)
-    p.add_argument("--paste", type=float, default=0.0, help="pasted-foreground probability")
-    p.add_argument("--tau", type=float, default=0.1)
     p.add_argument("--threads", type=int, default=None)
+    add_recipe_arguments(p)  # --encoder, --tau, --paste, ... as in `streamcd train`
+    p.set_defaults(paste=0.0)  # this script's default since it was written
     p.add_argument("--baselines", default="mog2,knn,gsoc")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args()
@@ -44,9 +42,8 @@ def main() -> None:
 
     tag = f"{args.exclude.replace('/', '_')}-{args.encoder}-paste{args.paste}-tau{args.tau}"
     out = args.out or REPO / "runs" / "loo" / tag
-    cfg = TrainConfig(data=args.data, out=out, minutes=args.minutes, max_steps=args.max_steps,
-                      tau=args.tau, exclude=(args.exclude,), threads=args.threads,
-                      net=NetConfig(encoder=args.encoder), augment=AugmentConfig(paste_prob=args.paste))
+    cfg = recipe_from_args(args, data=args.data, out=out, minutes=args.minutes, max_steps=args.max_steps,
+                           exclude=(args.exclude,), threads=args.threads)
     card = export_onnx(train(cfg), out / "onnx", "loo")
     video = CdnetVideo.open(args.data / "cdnet2014" / args.exclude)
     frames = (video.first, video.last)
