@@ -61,6 +61,7 @@ def _scores(video: CdnetVideo, results: Path) -> dict:
 
 def run_fold(args, videos: list[CdnetVideo]) -> dict:
     from streamcd.runtime.onnx_model import OnnxChangeModel
+    from streamcd.train.calibrate import calibrate_checkpoint
     from streamcd.train.cli import recipe_from_args
     from streamcd.train.export import export_onnx
     from streamcd.train.loop import train
@@ -74,6 +75,10 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
     checkpoint = out / "checkpoint.pt"
     if not checkpoint.is_file():
         train(cfg)
+    import torch
+
+    if "scene_threshold" not in torch.load(checkpoint, weights_only=False):
+        calibrate_checkpoint(checkpoint, args.data)  # a checkpoint from before the rule existed
     card = export_onnx(checkpoint, out / "onnx", "fold")
     model = OnnxChangeModel.load(card, provider="cpu", threads=args.threads)
     rows = {}
@@ -84,10 +89,10 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
         rows[video.key] = {"left_out": video.key in excluded, **_scores(video, results),
                            "ms_per_frame": 1000 * seconds / video.count}
         log.info("%s: %s (%.0f s)", video.key, rows[video.key], time.perf_counter() - started)
-    import torch
-
-    train_info = torch.load(checkpoint, weights_only=False)["train"]
+    saved = torch.load(checkpoint, weights_only=False)
+    train_info = saved["train"]
     return {"fold": args.fold, "folds": args.folds, "excluded": excluded, "threshold": model.threshold,
+            "scene_threshold": saved["scene_threshold"],
             "train_seconds": train_info["seconds"], "steps": train_info["steps"],
             "recipe": {k: train_info[k] for k in ("loss", "tau", "margin", "beta", "net", "augment")},
             "videos": rows}

@@ -142,6 +142,10 @@ class PostprocessConfig(_Schema):
     threshold: float | None = Field(
         None, gt=0.0, description="distance threshold; None = the model card's value"
     )
+    calibrate: bool = Field(
+        True, description="with threshold None: lower the card's threshold per scene from the "
+        "background-initialisation frames, by the card's calibration rule (no labels needed)"
+    )
     open_px: int = Field(0, ge=0, description="morphological opening kernel size (0 = off)")
     close_px: int = Field(0, ge=0, description="morphological closing kernel size (0 = off)")
     min_area: int = Field(0, ge=0, description="blobs smaller than this many pixels are removed")

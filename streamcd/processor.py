@@ -5,6 +5,7 @@ Shared by the Pipeline (streams) and the Detector (``apply(frame) -> mask``).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -15,9 +16,12 @@ import numpy as np
 from .background import BackgroundManager
 from .frames import Frame, Result, StreamEvent
 from .postprocess import MaskPostprocessor
+from .postprocess.calibration import SceneCalibration
 from .runtime.base import ChangeModel, Features
 from .runtime.binding import DeviceFeatures
 from .runtime.geometry import model_input_size, to_frame_size, to_model_input
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -53,7 +57,12 @@ class ReferenceCache:
 
 
 class FrameProcessor:
-    """Runs frames of one stream through background -> model -> postprocess."""
+    """Runs frames of one stream through background -> model -> postprocess.
+
+    After each median the background manager makes, the threshold is re-calibrated on the
+    frames of that median when the model card has a ``calibration`` rule and the postprocess
+    threshold is not fixed (:mod:`streamcd.postprocess.calibration`).
+    """
 
     def __init__(self, model: ChangeModel, background: BackgroundManager,
                  postprocess: MaskPostprocessor, stream: str = "", keep_distance: bool = False):
@@ -64,6 +73,8 @@ class FrameProcessor:
         self.keep_distance = keep_distance
         self.times = StageTimes()
         self._cache = ReferenceCache()
+        card_rule: SceneCalibration | None = getattr(model, "calibration", None)
+        self.calibration = card_rule if postprocess.ceiling is not None else None
 
     def distance(self, image: np.ndarray, reference: np.ndarray, version: int) -> np.ndarray:
         """Frame-sized float32 change map of ``image`` against ``reference``."""
@@ -80,6 +91,7 @@ class FrameProcessor:
         t0 = time.perf_counter()
         events = self.background.prepare(frame.image)
         self.times.background += time.perf_counter() - t0
+        self._calibrate()
         dist = self.distance(frame.image, self.background.reference, self.background.version)
         t1 = time.perf_counter()
         mask, boxes, fraction = self.postprocess(dist)
@@ -90,6 +102,18 @@ class FrameProcessor:
         self.times.frames += 1
         result = Result(frame, mask, boxes, fraction, dist if self.keep_distance else None, self.stream)
         return result, [e.named(self.stream) for e in events]
+
+
+    def _calibrate(self) -> None:
+        frames = self.background.take_init_frames()
+        if frames is None or self.calibration is None or self.postprocess.ceiling is None:
+            return
+        reference, version = self.background.reference, self.background.version
+        picked = self.calibration.pick(len(frames))
+        distances = [self.distance(frames[i], reference, version) for i in picked]
+        self.postprocess.threshold = self.calibration.threshold(distances, self.postprocess.ceiling)
+        log.info("stream %s: threshold %.3f for this scene (card %.3f; %d background frames)",
+                 self.stream, self.postprocess.threshold, self.postprocess.ceiling, len(picked))
 
 
 class ModelClient(Protocol):

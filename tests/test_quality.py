@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from streamcd import Detector
-from streamcd.background.initial import cdnet_median
+from streamcd.background.initial import cdnet_warmup
 from streamcd.bench.evaluate import read_groundtruth
 from streamcd.bench.scoring import Confusion, confusion_of
 from streamcd.cdnet_layout import CdnetVideo
@@ -26,7 +26,7 @@ def _frame_difference(reference: np.ndarray, image: np.ndarray, threshold: int =
 
 
 def _score(video: CdnetVideo):
-    reference = cdnet_median(video.root, 30)
+    reference = cdnet_warmup(video.root, 30).median()
     detector = Detector(background=reference, provider="cpu")
     roi = video.roi_mask((reference.shape[1], reference.shape[0]))
     model, trivial = Confusion(0, 0, 0, 0), Confusion(0, 0, 0, 0)

@@ -31,8 +31,9 @@ def load_image(path: Path) -> np.ndarray:
     return image
 
 
-def cdnet_median(cdnet_dir: Path, frames: int) -> np.ndarray | None:
-    """Median of up to ``frames`` frames evenly sampled before the CDnet video's temporalROI.
+def cdnet_warmup(cdnet_dir: Path, frames: int) -> MedianCollector | None:
+    """Up to ``frames`` frames evenly sampled before the CDnet video's temporalROI, collected
+    for their median (``collector.median()``; ``collector.held()`` gives the frames).
 
     Returns None when the temporalROI starts at frame 1 (no warm-up frames). Frames that
     cannot be decoded are skipped with a warning; DatasetError when none can be.
@@ -57,4 +58,4 @@ def cdnet_median(cdnet_dir: Path, frames: int) -> np.ndarray | None:
             f"({video.first}) could be decoded for the background median"
         )
     log.info("%s: background = median of %d frames in 1..%d", video.key, collector.kept, before)
-    return collector.median()
+    return collector

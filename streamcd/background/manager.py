@@ -13,7 +13,7 @@ import numpy as np
 from ..config import BackgroundConfig
 from ..errors import ConfigError, SourceError
 from ..frames import StreamEvent
-from .initial import cdnet_median, load_image
+from .initial import cdnet_warmup, load_image
 from .median import MedianCollector
 from .scene import SceneChangeDetector
 from .state import SavedState, StateStore
@@ -71,6 +71,8 @@ class BackgroundManager:
         self._version = 0
         # Initial collection (reference is None) or a running re-initialisation (it is not).
         self._collector: MedianCollector | None = None
+        # The frames the newest median was made of, until take_init_frames() hands them out.
+        self._init_frames: np.ndarray | None = None
         self._just_reinit = False
         self._scene = SceneChangeDetector(config.scene_change_fraction, config.scene_change_frames)
         self._update: SlowUpdate | None = None
@@ -112,6 +114,17 @@ class BackgroundManager:
     @property
     def ready(self) -> bool:
         return self._reference is not None
+
+    def take_init_frames(self) -> np.ndarray | None:
+        """The frames the current reference is the median of, (N, H, W, 3) uint8, once.
+
+        Given out (and forgotten) once after each median: the initial one, CDnet warm-up
+        frames, a re-initialisation's. None otherwise (a picture, a persisted state, the
+        interim single-frame reference of a re-initialisation, or already taken). The change
+        model calibrates its per-scene threshold on them.
+        """
+        frames, self._init_frames = self._init_frames, None
+        return frames
 
     def frames_wanted(self) -> int:
         """Stream frames the initial median still needs (0 when ready)."""
@@ -279,9 +292,10 @@ class BackgroundManager:
             return
         if config.init == "cdnet":
             assert self._cdnet_dir is not None
-            median = cdnet_median(self._cdnet_dir, config.frames)
-            if median is not None:
-                self._set_reference(median)
+            warmup = cdnet_warmup(self._cdnet_dir, config.frames)
+            if warmup is not None:
+                self._set_reference(warmup.median())
+                self._init_frames = warmup.held()
                 return
             log.info(
                 "stream %s: %s has no frames before temporalROI; collecting the background "
@@ -296,6 +310,7 @@ class BackgroundManager:
         collector, self._collector = self._collector, None
         log.info("stream %s: background %s median of %d frames", self.stream, what, collector.kept)
         self._set_reference(collector.median())
+        self._init_frames = collector.held()
 
     def _reinit(self, image: np.ndarray, detail: str) -> StreamEvent:
         self._collector = MedianCollector(self.config.frames, self.config.stride)
@@ -313,6 +328,7 @@ class BackgroundManager:
         """A new reference from a (re)initialisation: new version, persisted at once."""
         reference.flags.writeable = False
         self._reference = reference
+        self._init_frames = None
         self._version += 1
         self._update = None
         self._since_update = 0

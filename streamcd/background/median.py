@@ -105,6 +105,12 @@ class MedianCollector:
         self._offered += 1
         return self.done
 
+    def held(self) -> np.ndarray:
+        """The frames held so far, (kept, H, W, C) uint8 (a view: do not modify)."""
+        if self._stack is None:
+            return np.empty((0, 0, 0, 3), np.uint8)
+        return self._stack[: self._kept]
+
     def median(self) -> np.ndarray:
         """Median of the frames held (all of them, or fewer after a short stream)."""
         if self._stack is None or self._kept == 0:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import ModelConfig
+from ..postprocess.calibration import SceneCalibration
 from ..runtime.batching import MISSING, ActiveStreams, BatchItem, BatchRunner
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class ModelInfo:
     multiple: int
     stride: int
     node: str = ""
+    calibration: SceneCalibration | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,8 @@ class ModelServer:
 
     async def info(self) -> ModelInfo:
         m = self.model
-        return ModelInfo(m.card.name, m.provider, m.threshold, m.multiple, m.stride, self.node)
+        return ModelInfo(m.card.name, m.provider, m.threshold, m.multiple, m.stride, self.node,
+                         m.calibration)
 
     async def stats(self) -> ModelStats:
         c = self._runner.counters

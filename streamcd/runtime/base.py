@@ -21,7 +21,9 @@ class ChangeModel(Protocol):
     maps (N, H/stride, W/stride), larger = more changed. ``encode_reference`` and ``distance``
     are the per-frame path: the reference's features may stay wherever the model keeps them
     (the GPU), and ``distance(ref, images)`` is ``compare(ref, encode(images))`` without
-    handing the frames' features out. ``threshold`` is the model card's.
+    handing the frames' features out. ``threshold`` is the model card's; a model may also
+    carry ``calibration`` (a :class:`~streamcd.postprocess.calibration.SceneCalibration`, the
+    card's per-scene threshold rule), read with ``getattr(model, "calibration", None)``.
     """
 
     threshold: float

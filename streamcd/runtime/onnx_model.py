@@ -13,6 +13,7 @@ import numpy as np
 
 from ..config import ModelConfig, TensorrtConfig
 from ..errors import ModelError
+from ..postprocess.calibration import SceneCalibration
 from .assets import not_a_card, resolve_card
 from .base import Features
 from .binding import BoundSession, DeviceFeatures, binding_device, feature_shapes, on_host
@@ -33,6 +34,7 @@ class ModelCard:
     multiple: int
     stride: int
     raw: dict[str, Any]
+    calibration: SceneCalibration | None = None  # the per-scene threshold rule, if fitted
 
     @classmethod
     def read(cls, path: Path) -> ModelCard:
@@ -47,6 +49,7 @@ class ModelCard:
                 multiple=int(raw["input"]["multiple"]),
                 stride=int(raw["output"]["stride"]),
                 raw=raw,
+                calibration=SceneCalibration.from_card(raw.get("scene_threshold")),
             )
         except UnicodeDecodeError as e:  # binary: a graph or checkpoint given as the card
             raise ModelError(not_a_card(path)) from e
@@ -118,6 +121,7 @@ class OnnxChangeModel:
         check_provider(provider, self._head.get_providers())
         self.threads = options.intra_op_num_threads
         self.threshold = card.threshold
+        self.calibration = card.calibration
         self.multiple = card.multiple
         self.stride = card.stride
         self._enc_in = self._encoder.get_inputs()[0].name

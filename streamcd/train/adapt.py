@@ -121,11 +121,6 @@ def scene_reference(video: CdnetVideo) -> tuple[np.ndarray, str]:
     return stream_median(video), "median"
 
 
-def _f_at(curve: ThresholdCurve, threshold: float) -> float:
-    i = min(int(np.searchsorted(curve.thresholds, threshold)), len(curve.thresholds) - 1)
-    return float(curve.f_measure()[:, i].mean())
-
-
 def _set_mode(net: ChangeNet, batchnorm: str) -> None:
     net.train()
     if batchnorm == "frozen":
@@ -225,7 +220,7 @@ def adapt(cfg: AdaptConfig) -> AdaptResult:
 
     curve = threshold_curve(net, [val])
     base_threshold = float(base["threshold"])
-    f_before = _f_at(curve, base_threshold)
+    f_before = curve.f_at(base_threshold)
     log.info("%s: base model F %.4f on %d validation frames (threshold %.3f)", video.key, f_before,
              len(val_numbers), base_threshold)
     tuned = time.monotonic()

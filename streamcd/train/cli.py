@@ -75,6 +75,13 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("--name", default="default")
     ex.set_defaults(func=_cmd_export)
 
+    ca = sub.add_parser("calibrate", help="fit the per-scene threshold rule of a checkpoint "
+                        "(done by train; for older checkpoints), then export it again")
+    ca.add_argument("checkpoint", type=Path)
+    ca.add_argument("--data", type=Path, default=None,
+                    help="dataset root (default: the one the checkpoint was trained on)")
+    ca.set_defaults(func=_cmd_calibrate)
+
     ad = sub.add_parser("adapt", help="fine-tune a trained model on a few labelled frames of one camera")
     ad.add_argument("--video", type=Path, required=True,
                     help="CDnet-style folder: input/, groundtruth/, optional ROI.bmp and temporalROI.txt")
@@ -130,6 +137,20 @@ def _cmd_export(args) -> int:
     card = export_onnx(args.checkpoint, args.out, args.name)
     diff = parity(args.checkpoint, card)
     print(f"model card: {card} (ONNX vs torch max abs difference {diff:.2e})")
+    return 0
+
+
+def _cmd_calibrate(args) -> int:
+    _require_torch()
+    from .calibrate import calibrate_checkpoint
+
+    if not args.checkpoint.is_file():
+        raise StreamcdError(f"{args.checkpoint}: checkpoint not found (write one with 'streamcd train')")
+    fit = calibrate_checkpoint(args.checkpoint, args.data)
+    r = fit.rule
+    print(f"{args.checkpoint}: scene threshold min(card, {r.scale:.2f} x q{r.quantile} of D on "
+          f"{r.frames} background frames); validation mean F over {fit.scenes} videos "
+          f"{fit.fixed_f:.4f} -> {fit.calibrated_f:.4f}")
     return 0
 
 

@@ -85,6 +85,7 @@ def export_onnx(checkpoint: Path, out_dir: Path, name: str = "default", extra: d
         "output": {"name": "distance", "stride": OUTPUT_STRIDE, "range": [0.0, 2.0]},
         "features": k,
         "threshold": round(float(ckpt["threshold"]), 4),
+        **({"scene_threshold": ckpt["scene_threshold"]} if ckpt.get("scene_threshold") else {}),
         "net": ckpt["net"],
         "validation": ckpt.get("validation", {}),
         "train": ckpt.get("train", {}),

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .augment import AugmentConfig, sample_batch
+from .calibrate import fit_calibration, validation_scenes
 from .data import cdnet_train_val, load_ucsd
 from .loss import mlso_loss
 from .net import ChangeNet, NetConfig
@@ -101,6 +102,7 @@ def train(cfg: TrainConfig) -> Path:
     threshold, val_f = curve.best()
     per_video = dict(zip(curve.names, curve.f_measure()[:, int(np.searchsorted(curve.thresholds, threshold))]))
     log.info("validation: threshold %.3f, mean F %.3f %s", threshold, val_f, per_video)
+    scene_threshold = fit_calibration(validation_scenes(net, cfg.data, cfg.exclude), threshold)
 
     cfg.out.mkdir(parents=True, exist_ok=True)
     path = cfg.out / "checkpoint.pt"
@@ -109,6 +111,7 @@ def train(cfg: TrainConfig) -> Path:
         "state_dict": net.state_dict(),
         "threshold": threshold,
         "validation": {"mean_f": val_f, "per_video_f": {k: float(v) for k, v in per_video.items()}},
+        "scene_threshold": scene_threshold.as_card(),
         "train": {**_jsonable(asdict(cfg)), "steps": step, "seconds": round(train_s, 1),
                   "final_loss": float(np.mean(history[-100:])) if history else None},
     }, path)

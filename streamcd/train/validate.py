@@ -38,6 +38,11 @@ class ThresholdCurve:
             f = 2 * pr * re / (pr + re)
         return np.nan_to_num(f)
 
+    def f_at(self, threshold: float, video: int = 0) -> float:
+        """F of one video at the candidate threshold just at or above ``threshold``."""
+        i = min(int(np.searchsorted(self.thresholds, threshold)), len(self.thresholds) - 1)
+        return float(self.f_measure()[video, i])
+
     def best(self) -> tuple[float, float]:
         """(threshold, mean F over videos) maximising the mean F."""
         mean_f = self.f_measure().mean(axis=0)

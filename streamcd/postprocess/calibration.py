@@ -1,0 +1,66 @@
+"""Per-scene threshold from the frames the background was built from (no labels needed).
+
+A scene the model never saw has its own level of distance noise (texture, compression, grain).
+The model card's rule lowers the card threshold on quiet scenes::
+
+    threshold = min(card threshold, scale * quantile_q(D))
+
+where D are the distance maps of the background-initialisation frames against the reference
+they made (mostly background, so their upper quantile measures the scene's noise). ``scale`` and
+``quantile`` are fitted on the training videos' validation frames (``streamcd.train.calibrate``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SceneCalibration:
+    """The card's calibration rule: ``min(ceiling, scale * quantile_q(D on init frames))``."""
+
+    quantile: float
+    scale: float
+    frames: int = 15  # most initialisation frames used, evenly spread
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.quantile < 1.0 or self.scale <= 0 or self.frames < 1:
+            raise ValueError(
+                f"calibration needs 0 < quantile < 1, scale > 0, frames >= 1; got {self}"
+            )
+
+    @classmethod
+    def from_card(cls, raw: dict[str, Any] | None) -> SceneCalibration | None:
+        """The ``scene_threshold`` entry of a model card (None when the card has none)."""
+        if raw is None:
+            return None
+        return cls(float(raw["quantile"]), float(raw["scale"]), int(raw.get("frames", 15)))
+
+    def as_card(self) -> dict[str, Any]:
+        return {"quantile": self.quantile, "scale": self.scale, "frames": self.frames}
+
+    def pick(self, count: int) -> list[int]:
+        """Indices of the initialisation frames used, evenly spread over ``count``."""
+        return spread(count, self.frames)
+
+    def threshold(self, distances: Sequence[np.ndarray], ceiling: float) -> float:
+        """The scene's threshold from the distance maps of the picked frames."""
+        return min(ceiling, self.scale * scene_statistic(distances, self.quantile))
+
+
+def spread(count: int, most: int) -> list[int]:
+    """Up to ``most`` indices evenly spread over ``range(count)``, first and last included."""
+    if count <= 0:
+        return []
+    return sorted({int(i) for i in np.linspace(0, count - 1, min(count, most)).round()})
+
+
+def scene_statistic(distances: Sequence[np.ndarray], quantile: float | Sequence[float]):
+    """``quantile`` of the distance values of frame-sized maps (every 2nd row and column: the
+    maps are upsampled from the model's stride-2 output, so this keeps the information)."""
+    values = np.concatenate([np.asarray(d, np.float32)[::2, ::2].ravel() for d in distances])
+    return np.quantile(values, quantile)

@@ -1,0 +1,137 @@
+"""Fit the model card's per-scene threshold rule on validation frames of the training videos.
+
+The rule (``streamcd.postprocess.calibration``) is ``min(card threshold, scale * quantile_q(D))``
+with D the distance maps of a scene's background-initialisation frames. Here every training
+video is one scene: its init frames are the ones the run-time background manager would take
+(CDnet: the warm-up frames before temporalROI; UCSD: the stream median's first frames), its
+labelled frames are its validation frames (CDnet validation split, the end of each UCSD clip's
+training frames). (quantile, scale) maximise the mean F over the scenes; left-out videos are
+never read.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..cdnet_layout import HELDOUT_GAP, CdnetVideo, find_videos
+from ..postprocess.calibration import SceneCalibration, scene_statistic, spread
+from .data import (
+    UCSD_GAP,
+    _read,
+    cdnet_reference,
+    cdnet_reference_numbers,
+    load_cdnet,
+    stream_median,
+    stream_median_numbers,
+)
+from .net import ChangeNet
+from .validate import ThresholdCurve, full_res_distance, threshold_curve
+
+log = logging.getLogger(__name__)
+
+QUANTILES = (0.9, 0.95, 0.99, 0.999)
+SCALES = tuple(float(a) for a in np.round(np.linspace(0.5, 4.0, 36), 2))
+INIT_FRAMES = 15
+
+
+@dataclass(frozen=True)
+class CalibrationScene:
+    """One video: the statistic for each of QUANTILES and its labelled frames' threshold curve."""
+
+    name: str
+    statistics: np.ndarray
+    curve: ThresholdCurve
+
+    def f_at(self, threshold: float) -> float:
+        return self.curve.f_at(threshold)
+
+
+@dataclass(frozen=True)
+class CalibrationFit:
+    rule: SceneCalibration
+    fixed_f: float  # mean F over the scenes with the card threshold
+    calibrated_f: float  # ... with the rule
+    scenes: int
+
+    def as_card(self) -> dict:
+        return {**self.rule.as_card(), "fitted_on": {
+            "scenes": self.scenes, "mean_f_card_threshold": round(self.fixed_f, 4),
+            "mean_f_scene_threshold": round(self.calibrated_f, 4)}}
+
+
+def init_statistics(net: ChangeNet, reference: np.ndarray, init: np.ndarray) -> np.ndarray:
+    """scene_statistic for each of QUANTILES over the picked init frames, as the runtime does."""
+    picked = init[spread(len(init), INIT_FRAMES)]
+    return np.asarray(scene_statistic(list(full_res_distance(net, reference, picked)), QUANTILES))
+
+
+def video_scene(net: ChangeNet, video: CdnetVideo, streamed: bool, first: int, last: int,
+                step: int = 1) -> CalibrationScene:
+    """The scene of ``video`` scored on frames ``first..last``; ``streamed``: no warm-up frames,
+    the reference is the run-time median of the stream's first frames (UCSD), else CDnet's."""
+    if streamed:
+        reference, numbers = stream_median(video), stream_median_numbers(video)
+    else:
+        reference, numbers = cdnet_reference(video), cdnet_reference_numbers(video)
+    init = np.stack([_read(video.input_path(n)) for n in numbers])
+    labelled = load_cdnet(video, first, last, step=step, reference=reference)
+    return CalibrationScene(video.key, init_statistics(net, reference, init), threshold_curve(net, [labelled]))
+
+
+def validation_scenes(net: ChangeNet, data: Path, exclude: tuple[str, ...] = ()) -> list[CalibrationScene]:
+    """A scene per CDnet and UCSD video under ``data`` not in ``exclude``, on validation frames."""
+    from ..bench.ucsd import ucsd_to_cdnet
+
+    scenes = []
+    for video in find_videos(data / "cdnet2014"):
+        if video.key not in exclude:
+            scenes.append(video_scene(net, video, False, *video.validation_range(gap=HELDOUT_GAP)))
+    if (data / "ucsd").is_dir():
+        with tempfile.TemporaryDirectory() as tmp:
+            for video in find_videos(ucsd_to_cdnet(data / "ucsd", tmp)):
+                first, last = video.validation_range(gap=UCSD_GAP)
+                if video.key not in exclude and last >= first:
+                    scenes.append(video_scene(net, video, True, first, last))
+    return scenes
+
+
+def fit_calibration(scenes: list[CalibrationScene], ceiling: float) -> CalibrationFit:
+    """The (quantile, scale) with the best mean F over ``scenes`` (ties: the first found)."""
+    if not scenes:
+        raise ValueError("fitting the scene threshold needs at least one validation video")
+    fixed = float(np.mean([s.f_at(ceiling) for s in scenes]))
+    best = (-1.0, QUANTILES[0], SCALES[0])
+    for qi, q in enumerate(QUANTILES):
+        for a in SCALES:
+            mean_f = float(np.mean([s.f_at(min(ceiling, a * s.statistics[qi])) for s in scenes]))
+            if mean_f > best[0]:
+                best = (mean_f, q, a)
+    mean_f, q, a = best
+    fit = CalibrationFit(SceneCalibration(q, a, INIT_FRAMES), fixed, mean_f, len(scenes))
+    log.info("scene threshold: min(%.3f, %.2f x q%s) on %d validation videos: mean F %.4f -> %.4f",
+             ceiling, a, q, len(scenes), fixed, mean_f)
+    return fit
+
+
+def calibrate_checkpoint(path: Path, data: Path | None = None) -> CalibrationFit:
+    """Fit the rule for a saved checkpoint (its threshold, its left-out videos) and store it
+    there as ``scene_threshold``; ``streamcd export`` copies it into the model card."""
+    import torch
+
+    from .export import load_checkpoint
+
+    net, ckpt = load_checkpoint(path)
+    train_info = ckpt.get("train", {})
+    data = Path(data if data is not None else train_info.get("data", "../shared/data"))
+    fit = fit_calibration(validation_scenes(net, data, tuple(train_info.get("exclude", ()))),
+                          float(ckpt["threshold"]))
+    ckpt["scene_threshold"] = fit.as_card()
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(ckpt, tmp)
+    tmp.replace(path)
+    return fit
