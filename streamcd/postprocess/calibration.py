@@ -49,7 +49,7 @@ class SceneCalibration:
 
     def threshold(self, distances: Sequence[np.ndarray], ceiling: float) -> float:
         """The scene's threshold from the distance maps of the picked frames."""
-        return min(ceiling, self.scale * scene_statistic(distances, self.quantile))
+        return float(min(ceiling, self.scale * scene_statistic(distances, self.quantile)))
 
 
 def spread(count: int, most: int) -> list[int]:
