@@ -278,6 +278,10 @@ class StreamConfig(_Schema):
     background: BackgroundConfig = BackgroundConfig()
     postprocess: PostprocessConfig = PostprocessConfig()
     sinks: list[SinkConfig] = Field(default_factory=list)
+    max_side: int | None = Field(
+        None, ge=16, description="longest side the model sees: larger frames are downscaled for "
+        "inference and the change map scaled back (None = full resolution)"
+    )
 
 
 class PipelineConfig(_Schema):

@@ -37,7 +37,8 @@ class Detector:
     def __init__(self, model: str | Path | ChangeModel | None = None, *, provider: str = "auto",
                  background: BackgroundConfig | dict[str, Any] | np.ndarray | None = None,
                  postprocess: PostprocessConfig | dict[str, Any] | None = None,
-                 threshold: float | None = None, keep_distance: bool = False):
+                 threshold: float | None = None, keep_distance: bool = False,
+                 max_side: int | None = None):
         if isinstance(model, (str, Path)) or model is None:
             from .runtime.onnx_model import OnnxChangeModel
 
@@ -55,7 +56,7 @@ class Detector:
         self._background = BackgroundManager(bg_cfg, "detector")
         self._processor = FrameProcessor(model, self._background,
                                          MaskPostprocessor(post_cfg, model.threshold), "detector",
-                                         keep_distance)
+                                         keep_distance, max_side)
         self._provisional: np.ndarray | None = None
         if initial is not None:
             self._background.offer(initial)

@@ -228,8 +228,10 @@ class StreamRunner:
         """The per-frame processor (the Ray backend's runs the model in a remote actor)."""
         if self.batcher is not None:
             return ClientFrameProcessor(self.batcher.client(self.config.name), self.model,
-                                        background, postprocess, self.config.name)
-        return FrameProcessor(self.model, background, postprocess, self.config.name)
+                                        background, postprocess, self.config.name,
+                                        max_side=self.config.max_side)
+        return FrameProcessor(self.model, background, postprocess, self.config.name,
+                              max_side=self.config.max_side)
 
     def frames(self, source: Source) -> Iterator[Frame]:
         """The frames to process (a restarted Ray stream skips those already written)."""

@@ -61,12 +61,15 @@ class FrameProcessor:
 
     After each median the background manager makes, the threshold is re-calibrated on the
     frames of that median when the model card has a ``calibration`` rule and the postprocess
-    threshold is not fixed (:mod:`streamcd.postprocess.calibration`).
+    threshold is not fixed (:mod:`streamcd.postprocess.calibration`). ``max_side``: frames
+    with a longer side are downscaled for the model, the change map is scaled back.
     """
 
     def __init__(self, model: ChangeModel, background: BackgroundManager,
-                 postprocess: MaskPostprocessor, stream: str = "", keep_distance: bool = False):
+                 postprocess: MaskPostprocessor, stream: str = "", keep_distance: bool = False,
+                 max_side: int | None = None):
         self.model = model
+        self.max_side = max_side
         self.background = background
         self.postprocess = postprocess
         self.stream = stream
@@ -79,7 +82,7 @@ class FrameProcessor:
     def distance(self, image: np.ndarray, reference: np.ndarray, version: int) -> np.ndarray:
         """Frame-sized float32 change map of ``image`` against ``reference``."""
         h, w = image.shape[:2]
-        size = model_input_size((w, h), self.model.multiple)
+        size = model_input_size((w, h), self.model.multiple, self.max_side)
         t0 = time.perf_counter()
         ref = self._cache.get(self.model, reference, version, size, self.times)
         dist = self.model.distance(ref, to_model_input(image, size)[None])[0]
@@ -134,14 +137,15 @@ class ClientFrameProcessor(FrameProcessor):
     """
 
     def __init__(self, client: ModelClient, model, background: BackgroundManager,
-                 postprocess: MaskPostprocessor, stream: str, incarnation: str = "") -> None:
-        super().__init__(model, background, postprocess, stream)
+                 postprocess: MaskPostprocessor, stream: str, incarnation: str = "",
+                 max_side: int | None = None) -> None:
+        super().__init__(model, background, postprocess, stream, max_side=max_side)
         self.client = client
         self.incarnation = incarnation
 
     def distance(self, image: np.ndarray, reference: np.ndarray, version: int) -> np.ndarray:
         h, w = image.shape[:2]
-        size = model_input_size((w, h), self.model.multiple)
+        size = model_input_size((w, h), self.model.multiple, self.max_side)
         t0 = time.perf_counter()
         # The incarnation token keeps a restarted stream's versions from matching stale features.
         key = (self.incarnation, version, size)

@@ -227,3 +227,50 @@ def test_cdnet_source_names_masks_by_input_frame(tmp_path, model, highway):
     assert mask.shape == (240, 320)
     truth = cv2.imread(str(highway / "groundtruth" / "gt000470.png"), cv2.IMREAD_GRAYSCALE)
     assert (mask[truth == 255] > 0).any()  # the cars of frame 470 are seen (no quality claim)
+
+
+class ShapeSpy:
+    """The shipped model, recording the input sizes (w, h) it was given."""
+
+    def __init__(self, model):
+        self.model, self.sizes = model, set()
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def encode_reference(self, images):
+        self.sizes.add((images.shape[2], images.shape[1]))
+        return self.model.encode_reference(images)
+
+    def distance(self, reference, images):
+        self.sizes.add((images.shape[2], images.shape[1]))
+        return self.model.distance(reference, images)
+
+
+@pytest.mark.parametrize(("max_side", "seen"), [(None, (320, 240)), (160, (160, 120)), (400, (320, 240))])
+def test_max_side_downscales_the_model_input_only(tmp_path, model, max_side, seen):
+    frames, truth = square_frames(24, size=(320, 240), square=48)
+    clip = write_clip(tmp_path / "clip.mp4", frames)
+    spy = ShapeSpy(model)
+    stream = video_stream("cam", clip, tmp_path, background={"frames": 5, "stride": 4},
+                          postprocess={"calibrate": False}, max_side=max_side)
+    report = Pipeline(config(stream), spy).run()
+    assert report.ok and spy.sizes == {seen}
+    masks = [cv2.imread(str(tmp_path / "cam" / name), cv2.IMREAD_GRAYSCALE)
+             for name in mask_names(tmp_path / "cam")]
+    assert len(masks) == 24 and all(m.shape == (240, 320) for m in masks)
+    found, true = np.stack(masks)[-4:] > 0, np.stack(truth)[-4:]
+    assert (found & true).sum() / (found | true).sum() > 0.6  # the square, at frame size
+
+
+def test_the_threshold_is_calibrated_per_stream_unless_fixed(tmp_path, model, caplog):
+    assert model.calibration is not None, "the shipped card has a scene_threshold rule"
+    clip = write_clip(tmp_path / "clip.mp4", square_frames(30)[0])
+    streams = [video_stream("auto", clip, tmp_path, background={"frames": 5, "stride": 2}),
+               video_stream("fixed", clip, tmp_path, background={"frames": 5, "stride": 2},
+                            postprocess={"calibrate": False})]
+    with caplog.at_level("INFO", logger="streamcd.processor"):
+        assert Pipeline(config(*streams), model).run().ok
+    lines = [r.getMessage() for r in caplog.records if "for this scene" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].startswith("stream auto: threshold ")
+    assert float(lines[0].split()[3]) <= model.threshold

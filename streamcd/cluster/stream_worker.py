@@ -81,8 +81,8 @@ class RemoteFrameProcessor(ClientFrameProcessor):
 
     def __init__(self, client: RemoteModelClient, info: ModelInfo, background: BackgroundManager,
                  postprocess: MaskPostprocessor, stream: str, incarnation: str,
-                 first_events: list[StreamEvent]) -> None:
-        super().__init__(client, info, background, postprocess, stream, incarnation)
+                 first_events: list[StreamEvent], max_side: int | None = None) -> None:
+        super().__init__(client, info, background, postprocess, stream, incarnation, max_side)
         self._first_events = first_events
 
     def process(self, frame: Frame) -> tuple[Result, list[StreamEvent]]:
@@ -171,7 +171,8 @@ class _RayStreamRunner(StreamRunner):
 
     def make_processor(self, background, postprocess) -> FrameProcessor:
         return RemoteFrameProcessor(self.client, self.model, background, postprocess,
-                                    self.config.name, self.incarnation, self.first_events)
+                                    self.config.name, self.incarnation, self.first_events,
+                                    self.config.max_side)
 
     def frames(self, source: Source) -> Iterator[Frame]:
         if source.live or self.skip_to <= 0:

@@ -6,8 +6,8 @@ The model card's rule lowers the card threshold on quiet scenes::
     threshold = min(card threshold, scale * quantile_q(D))
 
 where D are the distance maps of the background-initialisation frames against the reference
-they made (mostly background, so their upper quantile measures the scene's noise). ``scale`` and
-``quantile`` are fitted on the training videos' validation frames (``streamcd.train.calibrate``).
+they made (mostly background, so their upper quantile measures the scene's noise). ``quantile``
+and ``scale`` are fitted on the training videos' validation frames (``streamcd.train.calibrate``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class SceneCalibration:
-    """The card's calibration rule: ``min(ceiling, scale * quantile_q(D on init frames))``."""
+    """The card's rule: ``min(ceiling, scale * quantile_q(D on init frames))``."""
 
     quantile: float
     scale: float
@@ -49,7 +49,11 @@ class SceneCalibration:
 
     def threshold(self, distances: Sequence[np.ndarray], ceiling: float) -> float:
         """The scene's threshold from the distance maps of the picked frames."""
-        return float(min(ceiling, self.scale * scene_statistic(distances, self.quantile)))
+        return self.apply(float(scene_statistic(distances, self.quantile)), ceiling)
+
+    def apply(self, statistic: float, ceiling: float) -> float:
+        """The threshold for a scene whose ``quantile`` statistic is ``statistic``."""
+        return float(min(ceiling, self.scale * statistic))
 
 
 def spread(count: int, most: int) -> list[int]:

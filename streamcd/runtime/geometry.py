@@ -6,9 +6,13 @@ import cv2
 import numpy as np
 
 
-def model_input_size(size: tuple[int, int], multiple: int) -> tuple[int, int]:
-    """(w, h) rounded to the nearest multiple (at least one multiple)."""
+def model_input_size(size: tuple[int, int], multiple: int, max_side: int | None = None) -> tuple[int, int]:
+    """(w, h) rounded to the nearest multiple (at least one multiple); first scaled down, keeping
+    the aspect ratio, so that the longer side is at most ``max_side`` when given."""
     w, h = size
+    if max_side is not None and max(w, h) > max_side:
+        scale = max_side / max(w, h)
+        w, h = w * scale, h * scale
     return max(multiple, round(w / multiple) * multiple), max(multiple, round(h / multiple) * multiple)
 
 
