@@ -36,6 +36,10 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
                         help="DASNet dual attention (spatial + channel, gates start at 0)")
     parser.add_argument("--no-mlso", action="store_true",
                         help="deepest layer only: no side-output losses, no averaged side predictions")
+    parser.add_argument("--widths", type=int, nargs=3, default=[16, 32, 64], metavar="C",
+                        help="scratch encoder: channels of its three stages (strides 2, 4, 8)")
+    parser.add_argument("--embed", type=int, nargs=3, default=[16, 24, 32], metavar="C",
+                        help="channels of the three unit-normalised side embeddings")
     parser.add_argument("--paste", type=float, default=0.3,
                         help="probability of pasting another video's foreground onto a query")
     parser.add_argument("--ucsd-weight", type=float, default=0.3, help="share of UCSD batches (0 = off)")
@@ -50,7 +54,8 @@ def recipe_from_args(args: argparse.Namespace, **run) -> TrainConfig:
 
     mlso = not args.no_mlso
     net = NetConfig(encoder=args.encoder, distance=args.distance, attention=args.attention,
-                    side_weights=(1.0, 1.0, 1.0) if mlso else (0.0, 0.0, 1.0))
+                    side_weights=(1.0, 1.0, 1.0) if mlso else (0.0, 0.0, 1.0),
+                    widths=tuple(args.widths), embed=tuple(args.embed))
     return TrainConfig(batch=args.batch, lr=args.lr, loss=args.loss, tau=args.tau, margin=args.margin,
                        ucsd_weight=args.ucsd_weight, beta=(0.5, 0.5, 0.5) if mlso else (0.0, 0.0, 0.0),
                        net=net, augment=AugmentConfig(paste_prob=args.paste), **run)
