@@ -17,6 +17,7 @@ import numpy as np
 from ..config import ReconnectConfig, RtspSourceConfig
 from ..errors import SourceError, SourceTimeoutError
 from .base import CORRUPT, DISCONNECT, GAP, RECONNECT, EventCallback, SourceStats
+from .convert import to_bgr
 from .hwdecode import HwDecoder
 from .live import LiveReader, LiveReaderSource
 
@@ -181,7 +182,7 @@ class RtspSource(LiveReaderSource):
                         gap = now - link.last_frame_at
                         post(GAP, f"{self._name}: no frames for {gap:.2f} s")
                     got_frame, link.last_frame_at = True, now
-                    yield vf.to_ndarray(format="bgr24")
+                    yield to_bgr(vf)
                 if stop.is_set():
                     break
         except (av.error.FFmpegError, SourceError) as e:

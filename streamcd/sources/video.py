@@ -15,6 +15,7 @@ from ..config import VideoSourceConfig
 from ..errors import SourceError
 from ..frames import Frame
 from .base import CORRUPT, ClosingMixin, EventCallback, SourceStats, emit, make_event
+from .convert import to_bgr
 from .hwdecode import HwDecoder
 
 logger = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class VideoSource(ClosingMixin):
                     continue
                 for vf in decoded:
                     timestamp = vf.time if vf.time is not None else index / (self.fps or 1.0)
-                    image = vf.to_ndarray(format="bgr24")
+                    image = to_bgr(vf)
                     yield Frame(index, index + 1, float(timestamp), image, time.monotonic())
                     index += 1
         except av.error.FFmpegError as e:

@@ -13,6 +13,7 @@ import numpy as np
 from ..config import WebcamSourceConfig
 from ..errors import ConfigError, SourceError
 from .base import CORRUPT, DISCONNECT, EventCallback, SourceStats
+from .convert import to_bgr
 from .live import LiveReader, LiveReaderSource
 
 logger = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ class WebcamSource(LiveReaderSource):
                     post(CORRUPT, f"{self.device}: undecodable frame: {e}")
                     continue
                 for vf in decoded:
-                    yield vf.to_ndarray(format="bgr24")
+                    yield to_bgr(vf)
                 if stop.is_set():
                     return
         except av.error.FFmpegError as e:
