@@ -8,6 +8,7 @@ frame arrival -> sinks), drops and reconnects; at the end a summary against the 
 
     nice .venv/bin/python benchmarks/soak.py --minutes 30 --size 640x480 --fps 25
     nice .venv/bin/python benchmarks/soak.py --minutes 5 --restart-every 60   # with outages
+    nice .venv/bin/python benchmarks/soak.py --minutes 30 --max-side 320    # model at 320x240
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def main() -> int:
     p.add_argument("--every", type=float, default=10.0, help="seconds between report rows")
     p.add_argument("--warmup", type=float, default=30.0, help="seconds before the RSS baseline")
     p.add_argument("--queue-size", type=int, default=None, help="source queue (default: schema's)")
+    p.add_argument("--max-side", type=int, default=None,
+                   help="stream max_side: the model sees frames downscaled to this longest side")
     p.add_argument("--annotated", action="store_true", help="also write an annotated MP4")
     p.add_argument("--restart-every", type=float, default=0.0,
                    help="kill and restart the server every N seconds (0 = never)")
@@ -70,7 +73,7 @@ def main() -> int:
                                               "reconnect": {"initial_delay_s": 0.2},
                                               **({"queue_size": args.queue_size}
                                                  if args.queue_size else {})},
-                     "sinks": sinks}],
+                     "sinks": sinks, "max_side": args.max_side}],
     })
     pipeline = Pipeline(config)
     stop = threading.Event()

@@ -72,6 +72,8 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--threads", type=int, default=None)
     tr.add_argument("--device", default="cpu", help="cpu or cuda")
+    tr.add_argument("--exclude", nargs="+", default=[], metavar="CATEGORY/VIDEO",
+                    help="videos left out entirely (no training or validation frame)")
     tr.set_defaults(func=_cmd_train)
 
     ex = sub.add_parser("export", help="export a checkpoint to ONNX + model card")
