@@ -16,7 +16,7 @@ import numpy as np
 from .background import BackgroundManager
 from .frames import Frame, Result, StreamEvent
 from .postprocess import MaskPostprocessor
-from .postprocess.calibration import SceneCalibration
+from .postprocess.calibration import MIN_FRAMES, SceneCalibration
 from .runtime.base import ChangeModel, Features
 from .runtime.binding import DeviceFeatures
 from .runtime.geometry import model_input_size, to_frame_size, to_model_input
@@ -110,6 +110,11 @@ class FrameProcessor:
     def _calibrate(self) -> None:
         frames = self.background.take_init_frames()
         if frames is None or self.calibration is None or self.postprocess.ceiling is None:
+            return
+        if len(frames) < MIN_FRAMES:
+            log.info("stream %s: threshold %.3f kept (the background median had %d frames, "
+                     "calibrating needs %d)", self.stream, self.postprocess.threshold, len(frames),
+                     MIN_FRAMES)
             return
         reference, version = self.background.reference, self.background.version
         picked = self.calibration.pick(len(frames))

@@ -100,9 +100,10 @@ def side_distances(ref: list[torch.Tensor], query: list[torch.Tensor], kind: str
     out = []
     for r, q in zip(ref, query):
         if kind == "l2":
-            # |r - q|^2 = 2 - 2 r.q for unit vectors: one product and one sum per channel
-            # (ONNX Runtime runs it 1.5x faster than Sub, Pow, ReduceSum)
-            d = torch.sqrt((2.0 - 2.0 * (r * q).sum(1, keepdim=True)).clamp_min(0.0) + 1e-8)
+            # diff * diff, not diff ** 2: ONNX Runtime's Mul is cheaper than its Pow. (2 - 2 r.q
+            # would be cheaper still, but cancels near 0: 1e-4 off in float32, 0.03 in float16.)
+            diff = r - q
+            d = torch.sqrt((diff * diff).sum(1, keepdim=True) + 1e-8)
         elif kind == "cosine":
             d = 1.0 - (r * q).sum(1, keepdim=True)
         else:

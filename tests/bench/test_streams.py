@@ -49,7 +49,7 @@ def test_bench_model_option_takes_a_shipped_name(model, expected, capsys):
         with pytest.raises(SystemExit) as exit_info:
             parser.parse_args(["bench", "heldout", "--model", model])
         assert exit_info.value.code == 2
-        assert "no shipped model named 'nosuch'; available: default" in capsys.readouterr().err
+        assert "no shipped model named 'nosuch'; available: accurate, default" in capsys.readouterr().err
     else:
         args = parser.parse_args(["bench", "heldout", "--model", model])
         assert Path(args.model).name == expected and Path(args.model).exists()

@@ -38,12 +38,14 @@ def test_statistic_is_the_quantile_of_every_second_pixel():
     np.testing.assert_allclose(scene_statistic(maps, (0.5, 0.99)), np.quantile(values, (0.5, 0.99)))
 
 
-def test_threshold_never_exceeds_the_ceiling():
+def test_threshold_stays_between_a_tenth_of_the_ceiling_and_the_ceiling():
     rule = SceneCalibration(quantile=0.5, scale=2.0)
     quiet = [np.full((8, 8), 0.1, np.float32)]
     noisy = [np.full((8, 8), 0.6, np.float32)]
+    still = [np.zeros((8, 8), np.float32)]  # a noise-free synthetic scene
     assert rule.threshold(quiet, ceiling=0.8) == pytest.approx(0.2)
     assert rule.threshold(noisy, ceiling=0.8) == 0.8
+    assert rule.threshold(still, ceiling=0.8) == pytest.approx(0.08)
 
 
 def test_card_round_trip_and_bad_values():
@@ -76,7 +78,7 @@ class NoisyModel:
         return np.abs(images.astype(np.float32) - reference[0]).mean(axis=3) / 128
 
 
-def processor_for(model, postprocess: PostprocessConfig, frames=4, stride=1):
+def processor_for(model, postprocess: PostprocessConfig, frames=10, stride=1):
     background = BackgroundManager(BackgroundConfig(frames=frames, stride=stride), "cam")
     return FrameProcessor(model, background, MaskPostprocessor(postprocess, model.threshold), "cam")
 
@@ -107,7 +109,7 @@ def test_processor_lowers_the_threshold_on_a_quiet_scene():
     processor = processor_for(model, PostprocessConfig())
     run(processor, frames)
     reference = processor.background.reference
-    expected_maps = [np.abs(frames[i].astype(np.float32) - reference).mean(axis=2) / 128 for i in (0, 2, 3)]
+    expected_maps = [np.abs(frames[i].astype(np.float32) - reference).mean(axis=2) / 128 for i in (0, 4, 9)]
     expected = min(0.8, 3.0 * scene_statistic(expected_maps, 0.9))
     assert processor.postprocess.threshold == pytest.approx(expected, rel=1e-5)
     assert 0.01 < processor.postprocess.threshold < 0.8
@@ -119,16 +121,26 @@ def test_processor_lowers_the_threshold_on_a_quiet_scene():
 @pytest.mark.parametrize("postprocess", [PostprocessConfig(threshold=0.8),
                                          PostprocessConfig(calibrate=False)])
 def test_a_fixed_threshold_or_calibrate_off_keeps_the_card_value(postprocess):
-    frames, _ = square_frames(8)
-    model = NoisyModel(SceneCalibration(quantile=0.99, scale=3.0, frames=3))
+    frames = with_sensor_noise(square_frames(12)[0])
+    model = NoisyModel(SceneCalibration(quantile=0.9, scale=3.0, frames=3))
     processor = processor_for(model, postprocess)
     run(processor, frames)
     assert processor.postprocess.threshold == 0.8
-    assert model.distance_calls == 8
+    assert model.distance_calls == 12
+
+
+def test_a_median_of_few_frames_is_not_calibrated(caplog):
+    frames = with_sensor_noise(square_frames(8)[0])
+    model = NoisyModel(SceneCalibration(quantile=0.9, scale=3.0, frames=3))
+    processor = processor_for(model, PostprocessConfig(), frames=4)
+    with caplog.at_level("INFO", logger="streamcd.processor"):
+        run(processor, frames)
+    assert processor.postprocess.threshold == 0.8 and model.distance_calls == 8
+    assert "the background median had 4 frames, calibrating needs 10" in caplog.text
 
 
 def test_a_model_without_a_rule_keeps_the_card_value():
-    frames, _ = square_frames(8)
+    frames = with_sensor_noise(square_frames(12)[0])
     model = NoisyModel(None)
     processor = processor_for(model, PostprocessConfig())
     run(processor, frames)
