@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Both model-quality protocols of the model card (issue 4), from ../shared/data:
-#  - unseen video: the shipped recipe trained 5 times, each time without one fold of 4 videos
-#    (CDnet + UCSD; video i of the sorted keys is in fold i mod 5), scored on the left-out videos;
+#  - unseen video: both shipped recipes (accurate -> scene/, default = fast -> fast/) trained 5
+#    times, each time without one fold of 4 videos (CDnet + UCSD; video i of the sorted keys is
+#    in fold i mod 5), scored on the left-out videos with the per-scene threshold; the accurate
+#    folds also with the card threshold alone (default/, same checkpoints);
 #  - ablation: recipe variants trained without fold 1 (cameraJitter/traffic + 3 UCSD clips),
 #    each scored on the left-out videos (unseen) and on the held-out frames of the others (seen).
 # MOG2, KNN and SuBSENSE (bgslibrary) run once on every video into runs/folds/baselines.
@@ -12,16 +14,22 @@ DATA=${DATA:-../shared/data}
 RUNS=${RUNS:-runs/folds}
 run() { python benchmarks/unseen_folds.py --data "$DATA" --max-steps 2000 --minutes 14 --threads 1 "$@"; }
 python benchmarks/unseen_folds.py --data "$DATA" --baselines mog2,knn,subsense --out "$RUNS/baselines"
-for fold in 0 1 2 3 4; do run --fold "$fold" --out "$RUNS/default"; done
-run --fold 1 --tau 0 --out "$RUNS/tau0"
-run --fold 1 --tau 0.2 --out "$RUNS/tau0.2"
-run --fold 1 --tau 0.4 --out "$RUNS/tau0.4"
-run --fold 1 --distance cosine --out "$RUNS/cosine"
-run --fold 1 --no-mlso --out "$RUNS/no-mlso"
-run --fold 1 --attention --out "$RUNS/attention"
-run --fold 1 --encoder lite0 --out "$RUNS/lite0"
+for fold in 0 1 2 3 4; do
+  run --fold "$fold" --out "$RUNS/scene"
+  run --fold "$fold" --card-threshold --checkpoints "$RUNS/scene" --out "$RUNS/default"
+  run --fold "$fold" --widths 8 16 32 --embed 8 16 24 --out "$RUNS/fast"
+done
+# the ablation rows are scored with the card threshold (as measured in session 2)
+run --fold 1 --card-threshold --tau 0 --out "$RUNS/tau0"
+run --fold 1 --card-threshold --tau 0.2 --out "$RUNS/tau0.2"
+run --fold 1 --card-threshold --tau 0.4 --out "$RUNS/tau0.4"
+run --fold 1 --card-threshold --distance cosine --out "$RUNS/cosine"
+run --fold 1 --card-threshold --no-mlso --out "$RUNS/no-mlso"
+run --fold 1 --card-threshold --attention --out "$RUNS/attention"
+run --fold 1 --card-threshold --encoder lite0 --out "$RUNS/lite0"
 B="--baseline-dir $RUNS/baselines"
-python benchmarks/unseen_folds.py --summary "$RUNS/default" $B --per-video unseen
-python benchmarks/unseen_folds.py --summary "$RUNS/default" $B
-python benchmarks/unseen_folds.py --fold 1 $B --summary "$RUNS"/{default,tau0,tau0.2,tau0.4,cosine,no-mlso,attention,lite0}
-python benchmarks/model_speed.py export/default.json "$RUNS"/{default,attention,lite0}/fold1/onnx/fold.json --threads 1
+python benchmarks/unseen_folds.py --summary "$RUNS/fast" $B --per-video unseen
+python benchmarks/unseen_folds.py --summary "$RUNS"/{default,scene,fast} $B
+python benchmarks/unseen_folds.py --fold 1 $B --summary "$RUNS"/{default,tau0,tau0.2,tau0.4,cosine,no-mlso,attention,lite0,scene,fast}
+python benchmarks/scene_threshold.py "$RUNS"/default/fold{0,1,2,3,4}.json
+python benchmarks/model_speed.py export/default.json export/accurate.json "$RUNS"/{no-mlso,attention,lite0}/fold1/onnx/fold.json --threads 1

@@ -8,11 +8,13 @@ without the videos of fold ``--fold`` and then scores, with the official CDnet r
 * scene-specific: every other video over its held-out frames (``heldout_range()``: the end of
   the temporalROI, 50 frames after the last training frame for CDnet, 3 for the short UCSD clips).
 
-The threshold is the one picked on the validation frames of the training videos. Classic
+The threshold is the card's, picked on the validation frames of the training videos, calibrated
+per scene by the card's rule (``--card-threshold``: the card's alone). Classic
 subtractors are run once per video (``--baselines``), from frame 1, into a shared folder and
 scored on the same frames. Results go to ``<out>/fold<k>.json``; ``--summary`` prints the tables.
 
-    python benchmarks/unseen_folds.py --fold 1 --max-steps 2000 --threads 1 --out runs/folds/default
+    python benchmarks/unseen_folds.py --fold 1 --max-steps 2000 --threads 1 --out runs/folds/scene
+    python benchmarks/unseen_folds.py --fold 1 --card-threshold --checkpoints runs/folds/scene --out runs/folds/default
     python benchmarks/unseen_folds.py --baselines mog2,knn,subsense --out runs/folds/baselines
     python benchmarks/unseen_folds.py --summary runs/folds/default --baseline-dir runs/folds/baselines
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -30,6 +33,7 @@ from streamcd.bench.evaluate import score_video
 from streamcd.bench.heldout import run_model
 from streamcd.bench.ucsd import ucsd_to_cdnet
 from streamcd.cdnet_layout import CdnetVideo, find_videos
+from streamcd.config import PostprocessConfig
 
 REPO = Path(__file__).resolve().parents[1]
 log = logging.getLogger("unseen_folds")
@@ -73,6 +77,9 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
     cfg = recipe_from_args(args, data=args.data, out=out, minutes=args.minutes, max_steps=args.max_steps,
                            exclude=excluded, threads=args.threads, seed=args.seed)
     checkpoint = out / "checkpoint.pt"
+    if not checkpoint.is_file() and args.checkpoints is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(args.checkpoints / f"fold{args.fold}" / "checkpoint.pt", checkpoint)
     if not checkpoint.is_file():
         train(cfg)
     import torch
@@ -82,10 +89,11 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
     card = export_onnx(checkpoint, out / "onnx", "fold")
     model = OnnxChangeModel.load(card, provider="cpu", threads=args.threads)
     rows = {}
+    postprocess = PostprocessConfig(calibrate=not args.card_threshold)
     for video in videos:
         results = out / "results" / video.key
         started = time.perf_counter()
-        seconds = run_model(video, results, model)
+        seconds = run_model(video, results, model, postprocess)
         rows[video.key] = {"left_out": video.key in excluded, **_scores(video, results),
                            "ms_per_frame": 1000 * seconds / video.count}
         log.info("%s: %s (%.0f s)", video.key, rows[video.key], time.perf_counter() - started)
@@ -189,6 +197,10 @@ def main() -> None:
     p.add_argument("--max-steps", type=int, default=2000)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--card-threshold", action="store_true",
+                   help="score with the card threshold only (postprocess.calibrate false)")
+    p.add_argument("--checkpoints", type=Path, default=None,
+                   help="take fold<k>/checkpoint.pt from this run folder instead of training")
     p.add_argument("--out", type=Path, default=REPO / "runs" / "folds" / "default")
     add_recipe_arguments(p)
     args = p.parse_args()

@@ -60,8 +60,8 @@ class FrameProcessor:
     """Runs frames of one stream through background -> model -> postprocess.
 
     After each median the background manager makes, the threshold is re-calibrated on the
-    frames of that median when the model card has a ``calibration`` rule and the postprocess
-    threshold is not fixed (:mod:`streamcd.postprocess.calibration`). ``max_side``: frames
+    frames of that median when the model carries a ``calibration`` rule (the card's
+    ``scene_threshold``) and the postprocess threshold is not fixed (:mod:`streamcd.postprocess.calibration`). ``max_side``: frames
     with a longer side are downscaled for the model, the change map is scaled back.
     """
 
@@ -105,7 +105,6 @@ class FrameProcessor:
         self.times.frames += 1
         result = Result(frame, mask, boxes, fraction, dist if self.keep_distance else None, self.stream)
         return result, [e.named(self.stream) for e in events]
-
 
     def _calibrate(self) -> None:
         frames = self.background.take_init_frames()

@@ -266,8 +266,9 @@ def test_max_side_downscales_the_model_input_only(tmp_path, model, max_side, see
 def test_the_threshold_is_calibrated_per_stream_unless_fixed(tmp_path, model, caplog):
     assert model.calibration is not None, "the shipped card has a scene_threshold rule"
     clip = write_clip(tmp_path / "clip.mp4", square_frames(30)[0])
-    streams = [video_stream("auto", clip, tmp_path, background={"frames": 5, "stride": 2}),
-               video_stream("fixed", clip, tmp_path, background={"frames": 5, "stride": 2},
+    background = {"frames": 10, "stride": 2}  # calibrating needs a median of >= 10 frames
+    streams = [video_stream("auto", clip, tmp_path, background=background),
+               video_stream("fixed", clip, tmp_path, background=background,
                             postprocess={"calibrate": False})]
     with caplog.at_level("INFO", logger="streamcd.processor"):
         assert Pipeline(config(*streams), model).run().ok

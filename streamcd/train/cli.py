@@ -156,8 +156,8 @@ def _cmd_calibrate(args) -> int:
     fit = calibrate_checkpoint(args.checkpoint, args.data)
     r = fit.rule
     print(f"{args.checkpoint}: scene threshold min(card, {r.scale:.2f} x q{r.quantile} of D on "
-          f"{r.frames} background frames); validation mean F over {fit.scenes} videos "
-          f"{fit.fixed_f:.4f} -> {fit.calibrated_f:.4f}")
+          f"{r.frames} background frames); validation F (mean over the categories of "
+          f"{fit.scenes} videos) {fit.fixed_f:.4f} -> {fit.calibrated_f:.4f}")
     return 0
 
 

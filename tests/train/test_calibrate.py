@@ -42,3 +42,33 @@ def test_by_category_weighs_each_category_once():
 def test_no_scene_is_an_error():
     with pytest.raises(ValueError, match="at least one validation video"):
         fit_calibration([], ceiling=0.8)
+
+
+def test_calibrate_command_stores_the_rule_and_export_carries_it(tmp_path, shared_data, capsys):
+    import shutil
+
+    import torch
+
+    from streamcd.cli import main
+    from streamcd.runtime.onnx_model import ModelCard
+    from streamcd.train.calibrate import SCALES
+    from streamcd.train.export import export_onnx
+    from tests.conftest import REPO
+
+    checkpoint = tmp_path / "model.pt"
+    shutil.copyfile(REPO / "export" / "default.pt", checkpoint)
+    saved = torch.load(checkpoint, weights_only=False)
+    saved.pop("scene_threshold", None)
+    # a checkpoint trained without traffic and the UCSD clips: only highway is a validation scene
+    ucsd = sorted(p.name.rstrip("_") for p in (shared_data / "ucsd").iterdir() if p.is_dir())
+    saved["train"]["exclude"] = ["cameraJitter/traffic"] + [f"ucsd/{n}" for n in ucsd]
+    torch.save(saved, checkpoint)
+
+    assert main(["calibrate", str(checkpoint), "--data", str(shared_data)]) == 0
+    assert "scene threshold min(card" in capsys.readouterr().out
+    rule = torch.load(checkpoint, weights_only=False)["scene_threshold"]
+    assert rule["quantile"] in QUANTILES and rule["scale"] in SCALES and rule["frames"] == 15
+    fitted = rule["fitted_on"]
+    assert fitted["scenes"] == 1 and fitted["mean_f_scene_threshold"] >= fitted["mean_f_card_threshold"]
+    card = ModelCard.read(export_onnx(checkpoint, tmp_path / "out", "calibrated"))
+    assert (card.calibration.quantile, card.calibration.scale) == (rule["quantile"], rule["scale"])
