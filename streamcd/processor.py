@@ -61,8 +61,9 @@ class FrameProcessor:
 
     After each median the background manager makes, the threshold is re-calibrated on the
     frames of that median when the model carries a ``calibration`` rule (the card's
-    ``scene_threshold``) and the postprocess threshold is not fixed (:mod:`streamcd.postprocess.calibration`). ``max_side``: frames
-    with a longer side are downscaled for the model, the change map is scaled back.
+    ``scene_threshold``) and the postprocess threshold is not fixed
+    (:mod:`streamcd.postprocess.calibration`). ``max_side``: frames with a longer side are
+    downscaled for the model, the change map is scaled back.
     """
 
     def __init__(self, model: ChangeModel, background: BackgroundManager,

@@ -32,7 +32,7 @@ from .data import LabelledVideo, cdnet_reference, load_cdnet_frames, stream_medi
 from .export import export_onnx, load_checkpoint
 from .loss import mlso_loss
 from .net import ChangeNet
-from .validate import ThresholdCurve, threshold_curve
+from .validate import threshold_curve
 
 log = logging.getLogger(__name__)
 
