@@ -7,7 +7,7 @@
 #  - ablation: recipe variants trained without fold 1 (cameraJitter/traffic + 3 UCSD clips),
 #    each scored on the left-out videos (unseen) and on the held-out frames of the others (seen).
 # MOG2, KNN and SuBSENSE (bgslibrary) run once on every video into runs/folds/baselines.
-# Every run: 2000 steps on 1 thread (capped at 14 min) unless said; the whole script takes ~3 h on 2 cores.
+# Every run: 2000 steps on 1 thread (capped at 14 min) unless said; the whole script takes ~3.5 h on 2 cores.
 # Run from the repository root: bash benchmarks/model_quality.sh
 set -euo pipefail
 DATA=${DATA:-../shared/data}
@@ -18,9 +18,12 @@ for fold in 0 1 2 3 4; do
   run --fold "$fold" --out "$RUNS/scene"
   run --fold "$fold" --card-threshold --checkpoints "$RUNS/scene" --out "$RUNS/default"
   run --fold "$fold" --widths 8 16 32 --embed 8 16 24 --out "$RUNS/fast"
-  # the step budget of `default`: another seed at 2000 steps, and 6000 steps
+  # the step budget of `default`: another seed at 2000 steps; 1000, 3000 and 6000 steps
   run --fold "$fold" --widths 8 16 32 --embed 8 16 24 --seed 1 --out "$RUNS/fast2k-seed1"
-  run --fold "$fold" --widths 8 16 32 --embed 8 16 24 --max-steps 6000 --minutes 20 --out "$RUNS/fast6k"
+  for steps in 1000 3000 6000; do
+    run --fold "$fold" --widths 8 16 32 --embed 8 16 24 --max-steps "$steps" --minutes 20 \
+      --out "$RUNS/fast$((steps / 1000))k"
+  done
 done
 # the ablation rows are scored with the card threshold (as measured in session 2)
 run --fold 1 --card-threshold --tau 0 --out "$RUNS/tau0"
@@ -32,7 +35,7 @@ run --fold 1 --card-threshold --attention --out "$RUNS/attention"
 run --fold 1 --card-threshold --encoder lite0 --out "$RUNS/lite0"
 B="--baseline-dir $RUNS/baselines"
 python benchmarks/unseen_folds.py --summary "$RUNS/fast" $B --per-video unseen
-python benchmarks/unseen_folds.py --summary "$RUNS"/{default,scene,fast,fast2k-seed1,fast6k} $B
+python benchmarks/unseen_folds.py --summary "$RUNS"/{default,scene,fast,fast1k,fast2k-seed1,fast3k,fast6k} $B
 python benchmarks/unseen_folds.py --fold 1 $B --summary "$RUNS"/{default,tau0,tau0.2,tau0.4,cosine,no-mlso,attention,lite0,scene,fast}
 python benchmarks/scene_threshold.py "$RUNS"/default/fold{0,1,2,3,4}.json
 python benchmarks/model_speed.py export/default.json export/accurate.json "$RUNS"/{no-mlso,attention,lite0}/fold1/onnx/fold.json --threads 1
