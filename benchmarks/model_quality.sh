@@ -20,6 +20,7 @@ for fold in 0 1 2 3 4; do
   run --fold "$fold" --widths 8 16 32 --embed 8 16 24 --out "$RUNS/fast"
   # the step budget of `default`: another seed at 2000 steps; 1000, 3000 and 6000 steps
   run --fold "$fold" --widths 8 16 32 --embed 8 16 24 --seed 1 --out "$RUNS/fast2k-seed1"
+  run --fold "$fold" --widths 8 16 32 --embed 8 16 24 --seed 1 --max-steps 3000 --out "$RUNS/fast3k-seed1"
   for steps in 1000 3000 6000; do
     run --fold "$fold" --widths 8 16 32 --embed 8 16 24 --max-steps "$steps" --minutes 20 \
       --out "$RUNS/fast$((steps / 1000))k"
@@ -35,7 +36,7 @@ run --fold 1 --card-threshold --attention --out "$RUNS/attention"
 run --fold 1 --card-threshold --encoder lite0 --out "$RUNS/lite0"
 B="--baseline-dir $RUNS/baselines"
 python benchmarks/unseen_folds.py --summary "$RUNS/fast" $B --per-video unseen
-python benchmarks/unseen_folds.py --summary "$RUNS"/{default,scene,fast,fast1k,fast2k-seed1,fast3k,fast6k} $B
+python benchmarks/unseen_folds.py --summary "$RUNS"/{default,scene,fast,fast1k,fast2k-seed1,fast3k,fast3k-seed1,fast6k} $B
 python benchmarks/unseen_folds.py --fold 1 $B --summary "$RUNS"/{default,tau0,tau0.2,tau0.4,cosine,no-mlso,attention,lite0,scene,fast}
 python benchmarks/scene_threshold.py "$RUNS"/default/fold{0,1,2,3,4}.json
 python benchmarks/model_speed.py export/default.json export/accurate.json "$RUNS"/{no-mlso,attention,lite0}/fold1/onnx/fold.json --threads 1
