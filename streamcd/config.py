@@ -111,6 +111,12 @@ class BackgroundConfig(_Schema):
     image: Path | None = None
     frames: int = Field(30, ge=1, le=1000, description="frames in the median")
     stride: int = Field(2, ge=1, description="take every stride-th frame for the median")
+    median: Literal["still", "all"] = Field(
+        "still",
+        description="still: per pixel, the median of the half of the frames with the least "
+        "motion around it (objects that linger in the first frames stay out of the reference); "
+        "all: the plain median of every frame",
+    )
     update_rate: float = Field(
         0.0, ge=0.0, le=1.0, description="blend factor of the slow update (0 = off)"
     )

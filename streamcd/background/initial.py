@@ -31,9 +31,9 @@ def load_image(path: Path) -> np.ndarray:
     return image
 
 
-def cdnet_warmup(cdnet_dir: Path, frames: int) -> MedianCollector | None:
+def cdnet_warmup(cdnet_dir: Path, frames: int, method: str = "still") -> MedianCollector | None:
     """Up to ``frames`` frames evenly sampled before the CDnet video's temporalROI, collected
-    for their median (``collector.median()``; ``collector.held()`` gives the frames).
+    for their median (``collector.median()``, by ``method``; ``collector.held()`` gives the frames).
 
     Returns None when the temporalROI starts at frame 1 (no warm-up frames). Frames that
     cannot be decoded are skipped with a warning; DatasetError when none can be.
@@ -43,7 +43,7 @@ def cdnet_warmup(cdnet_dir: Path, frames: int) -> MedianCollector | None:
     if before < 1:
         return None
     numbers = np.unique(np.linspace(1, before, num=min(frames, before)).round().astype(int))
-    collector = MedianCollector(frames=len(numbers), stride=1)
+    collector = MedianCollector(frames=len(numbers), stride=1, method=method)
     for number in numbers:
         path = video.input_path(int(number))
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)

@@ -271,7 +271,7 @@ class BackgroundManager:
         self._reference, self._version = reference, state.version
         self._frames_seen = state.frames_seen
         if state.provisional:
-            self._collector = MedianCollector(self.config.frames, self.config.stride)
+            self._collector = MedianCollector(self.config.frames, self.config.stride, method=self.config.median)
         log.info(
             "stream %s: resumed background %dx%d version %d from %s%s",
             self.stream,
@@ -292,7 +292,7 @@ class BackgroundManager:
             return
         if config.init == "cdnet":
             assert self._cdnet_dir is not None
-            warmup = cdnet_warmup(self._cdnet_dir, config.frames)
+            warmup = cdnet_warmup(self._cdnet_dir, config.frames, config.median)
             if warmup is not None:
                 self._set_reference(warmup.median())
                 self._init_frames = warmup.held()
@@ -303,7 +303,7 @@ class BackgroundManager:
                 self.stream,
                 self._cdnet_dir,
             )
-        self._collector = MedianCollector(config.frames, config.stride)
+        self._collector = MedianCollector(config.frames, config.stride, method=config.median)
 
     def _finish_collection(self, what: str) -> None:
         assert self._collector is not None
@@ -313,7 +313,7 @@ class BackgroundManager:
         self._init_frames = collector.held()
 
     def _reinit(self, image: np.ndarray, detail: str) -> StreamEvent:
-        self._collector = MedianCollector(self.config.frames, self.config.stride)
+        self._collector = MedianCollector(self.config.frames, self.config.stride, method=self.config.median)
         self._scene.reset()
         log.info(
             "stream %s: background re-initialised (%s); median of the next %d frames follows",

@@ -1,12 +1,16 @@
 """Temporal median of a few frames: the usual way to get a clean background from a busy scene.
 
-A pixel covered by a moving object in fewer than half of the frames gets its background value.
+A pixel covered by a moving object in fewer than half of the frames gets its background value
+(``temporal_median``). ``still_median`` does better when objects linger: per pixel it takes the
+median of only the frames with the least motion around that pixel, so an object that moves
+through a spot in most frames but not in all of them is still left out.
 """
 
 from __future__ import annotations
 
 import logging
 
+import cv2
 import numpy as np
 
 log = logging.getLogger(__name__)
@@ -18,16 +22,20 @@ MEDIAN_MEMORY_BYTES = 256 * 2**20
 BAND_BYTES = 16 * 2**20
 
 
+def _check_stack(stack: np.ndarray) -> None:
+    if stack.ndim != 4 or stack.dtype != np.uint8 or stack.shape[0] == 0:
+        raise ValueError(
+            f"expected a non-empty (N, H, W, C) uint8 stack, got {stack.dtype} {stack.shape}"
+        )
+
+
 def temporal_median(stack: np.ndarray, band_bytes: int = BAND_BYTES) -> np.ndarray:
     """Per-pixel, per-channel median of an (N, H, W, C) uint8 stack, as (H, W, C) uint8.
 
     For an even N the two middle values are averaged, rounding half up. The work is done in
     bands of rows so that the temporary copy ``np.partition`` makes stays near ``band_bytes``.
     """
-    if stack.ndim != 4 or stack.dtype != np.uint8 or stack.shape[0] == 0:
-        raise ValueError(
-            f"expected a non-empty (N, H, W, C) uint8 stack, got {stack.dtype} {stack.shape}"
-        )
+    _check_stack(stack)
     n, h = stack.shape[:2]
     lo, hi = (n - 1) // 2, n // 2
     row_bytes = n * stack[0, 0].nbytes
@@ -37,6 +45,75 @@ def temporal_median(stack: np.ndarray, band_bytes: int = BAND_BYTES) -> np.ndarr
         part = np.partition(stack[:, r : r + rows], (lo, hi), axis=0)
         out[r : r + rows] = (part[lo].astype(np.uint16) + part[hi] + 1) // 2
     return out
+
+
+#: Per pixel, ``still_median`` keeps this share of the frames: those with the least motion.
+STILL_KEEP = 0.5
+#: Side of the box that spreads frame-to-frame motion over an object's flat inside, as a
+#: share of the image's shorter side.
+STILL_WINDOW = 0.1
+#: Motion is measured on frames scaled down to this shorter side (it is blurred anyway).
+STILL_WORK_SIDE = 240
+#: Fewer frames than this: ``still_median`` is the plain median.
+STILL_MIN_FRAMES = 4
+
+
+def still_median(stack: np.ndarray, keep: float = STILL_KEEP, window: float = STILL_WINDOW,
+                 band_bytes: int = BAND_BYTES) -> np.ndarray:
+    """Per-pixel median of the ``keep`` share of the frames with the least local motion.
+
+    Motion of frame k at a pixel is the larger grey-level change to its neighbours k-1 and k+1
+    in the stack, averaged over a box ``window`` x the shorter image side wide (so the flat
+    inside of a moving object counts as moving too). A pixel that a moving object covers in
+    most frames gets its value from the frames where the object is elsewhere. Same input and
+    output as :func:`temporal_median`; fewer than ``STILL_MIN_FRAMES`` frames give that median.
+    """
+    _check_stack(stack)
+    n, h, w = stack.shape[:3]
+    if n < STILL_MIN_FRAMES:
+        return temporal_median(stack, band_bytes)
+    order = _stillest(stack, window, max(1, round(keep * n)))
+    out = np.empty(stack.shape[1:], np.uint8)
+    rows = max(1, band_bytes // (n * stack[0, 0].nbytes))
+    for r in range(0, h, rows):
+        index = order[:, r : r + rows, :, None].astype(np.intp)
+        out[r : r + rows] = temporal_median(np.take_along_axis(stack[:, r : r + rows], index, axis=0))
+    return out
+
+
+def _stillest(stack: np.ndarray, window: float, count: int) -> np.ndarray:
+    """(count, H, W) int16: per pixel, the indices of the ``count`` frames with least motion."""
+    n, h, w = stack.shape[:3]
+    scale = min(1.0, STILL_WORK_SIDE / min(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    grey = np.stack([
+        cv2.resize(_grey(frame), size, interpolation=cv2.INTER_AREA) for frame in stack
+    ]).astype(np.float32)
+    change = np.abs(np.diff(grey, axis=0))
+    motion = np.empty_like(grey)
+    motion[0], motion[-1] = change[0], change[-1]
+    np.maximum(change[:-1], change[1:], out=motion[1:-1])
+    box = max(1, round(window * min(size))) | 1
+    for k in range(n):
+        motion[k] = cv2.blur(motion[k], (box, box))
+    order = np.argsort(motion, axis=0, kind="stable")[:count].astype(np.int16)
+    if scale < 1.0:
+        order = np.stack([cv2.resize(o, (w, h), interpolation=cv2.INTER_NEAREST) for o in order])
+    return order
+
+
+def _grey(frame: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.shape[2] == 3 else frame[..., 0]
+
+
+def background_median(stack: np.ndarray, method: str = "still") -> np.ndarray:
+    """The reference a median initialisation makes: ``still`` (:func:`still_median`) or
+    ``all`` (:func:`temporal_median` of every frame)."""
+    if method == "still":
+        return still_median(stack)
+    if method == "all":
+        return temporal_median(stack)
+    raise ValueError(f"unknown median method {method!r}; use 'still' or 'all'")
 
 
 class MedianCollector:
@@ -56,9 +133,11 @@ class MedianCollector:
         background = collector.median()
     """
 
-    def __init__(self, frames: int, stride: int, memory_bytes: int = MEDIAN_MEMORY_BYTES):
+    def __init__(self, frames: int, stride: int, memory_bytes: int = MEDIAN_MEMORY_BYTES,
+                 method: str = "still"):
         if frames < 1 or stride < 1:
             raise ValueError(f"frames and stride must be >= 1, got {frames}, {stride}")
+        self.method = method
         self.frames = frames
         self.stride = stride
         self._requested = (frames, stride)
@@ -112,10 +191,11 @@ class MedianCollector:
         return self._stack[: self._kept]
 
     def median(self) -> np.ndarray:
-        """Median of the frames held (all of them, or fewer after a short stream)."""
+        """Median of the frames held (all of them, or fewer after a short stream), by
+        ``method`` (:func:`background_median`)."""
         if self._stack is None or self._kept == 0:
             raise ValueError("no frame was collected for the background median")
-        return temporal_median(self._stack[: self._kept])
+        return background_median(self._stack[: self._kept], self.method)
 
     def _allocate(self, shape: tuple[int, ...]) -> None:
         frames, stride = self._requested

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..background.median import temporal_median
+from ..background.median import background_median
 from ..cdnet_layout import VALIDATION_FRACTION, CdnetVideo, find_videos
 from ..errors import DatasetError
 
@@ -68,10 +68,10 @@ def cdnet_reference_numbers(video: CdnetVideo, frames: int = 30) -> list[int]:
     return [int(n) for n in np.unique(np.linspace(1, last, min(frames, last)).round().astype(int))]
 
 
-def cdnet_reference(video: CdnetVideo, frames: int = 30) -> np.ndarray:
-    """Temporal median of the frames :func:`cdnet_reference_numbers` names."""
+def cdnet_reference(video: CdnetVideo, frames: int = 30, method: str = "still") -> np.ndarray:
+    """Median (``background.median`` ``method``) of the frames :func:`cdnet_reference_numbers` names."""
     numbers = cdnet_reference_numbers(video, frames)
-    return temporal_median(np.stack([_read(video.input_path(n)) for n in numbers]))
+    return background_median(np.stack([_read(video.input_path(n)) for n in numbers]), method)
 
 
 def load_cdnet(video: CdnetVideo, first: int, last: int, step: int = 1,
@@ -155,7 +155,7 @@ def stream_median_numbers(video: CdnetVideo, frames: int = 30, stride: int = 2) 
     return list(range(1, min(video.count, (frames - 1) * stride + 1) + 1, stride))
 
 
-def stream_median(video: CdnetVideo, frames: int = 30, stride: int = 2) -> np.ndarray:
-    """Temporal median of the frames :func:`stream_median_numbers` names."""
+def stream_median(video: CdnetVideo, frames: int = 30, stride: int = 2, method: str = "still") -> np.ndarray:
+    """Median (``background.median`` ``method``) of the frames :func:`stream_median_numbers` names."""
     numbers = stream_median_numbers(video, frames, stride)
-    return temporal_median(np.stack([_read(video.input_path(n)) for n in numbers]))
+    return background_median(np.stack([_read(video.input_path(n)) for n in numbers]), method)
