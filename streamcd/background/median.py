@@ -69,7 +69,7 @@ def still_median(stack: np.ndarray, keep: float = STILL_KEEP, window: float = ST
     output as :func:`temporal_median`; fewer than ``STILL_MIN_FRAMES`` frames give that median.
     """
     _check_stack(stack)
-    n, h, w = stack.shape[:3]
+    n, h = stack.shape[:2]
     if n < STILL_MIN_FRAMES:
         return temporal_median(stack, band_bytes)
     order = _stillest(stack, window, max(1, round(keep * n)))

@@ -4,6 +4,8 @@
 - photometric: the query gets a small global gain/bias (what a slow background update lags);
 - grey: both images turned grey (UCSD and night cameras are grey);
 - flips applied to all three alike;
+- alternate reference: the video's reference replaced by a median of another stretch of its
+  frames (``data.with_alternate_references``);
 - pasted foreground: changed pixels of a frame of another video pasted onto the query (label
   set to changed there), so every background sees many kinds of objects.
 """
@@ -27,6 +29,7 @@ class AugmentConfig:
     bias: float = 12.0
     grey_prob: float = 0.15
     paste_prob: float = 0.3
+    alternate_prob: float = 0.0  # pair with one of the video's alternate references instead
 
 
 def _grey(img: np.ndarray) -> np.ndarray:
@@ -46,7 +49,10 @@ def sample_pair(video: LabelledVideo, rng: np.random.Generator, cfg: AugmentConf
     dy = dx = 0
     if rng.random() < cfg.jitter_prob:
         dy, dx = rng.integers(-j, j + 1, size=2)
-    ref = video.reference[y + dy : y + dy + c, x + dx : x + dx + c]
+    reference = video.reference
+    if video.alternates is not None and rng.random() < cfg.alternate_prob:
+        reference = video.alternates[rng.integers(len(video.alternates))]
+    ref = reference[y + dy : y + dy + c, x + dx : x + dx + c]
     q = query[y : y + c, x : x + c]
     lab = label[y : y + c, x : x + c]
     if rng.random() < cfg.photometric_prob:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -35,13 +35,33 @@ class LabelledVideo:
     frames: np.ndarray  # NxHxWx3 uint8
     labels: np.ndarray  # NxHxW uint8 (0, 1, IGNORE)
     numbers: tuple[int, ...]
+    #: Other references of the same camera, KxHxW x3 (medians of other stretches of its frames).
+    alternates: np.ndarray | None = None
 
     def subset(self, keep: np.ndarray) -> LabelledVideo:
         idx = np.flatnonzero(keep)
         return LabelledVideo(
             self.name, self.reference, self.frames[idx], self.labels[idx],
-            tuple(self.numbers[i] for i in idx),
+            tuple(self.numbers[i] for i in idx), self.alternates,
         )
+
+
+def with_alternate_references(video: LabelledVideo, rng: np.random.Generator, count: int = 3,
+                              frames: int = 15) -> LabelledVideo:
+    """``video`` with ``count`` more references: each the still median of ``frames`` frames,
+    evenly spaced over a random stretch of the video's own frames. Training on them shows the
+    model backgrounds with other noise, lighting and leftovers of objects than the one
+    reference the run-time initialisation makes (one per video is few to generalise from)."""
+    n = len(video.frames)
+    if n < 2 * frames:
+        return video
+    alternates = []
+    for _ in range(count):
+        span = int(rng.integers(frames, n + 1))
+        start = int(rng.integers(0, n - span + 1))
+        picked = np.linspace(start, start + span - 1, frames).round().astype(int)
+        alternates.append(background_median(video.frames[picked]))
+    return replace(video, alternates=np.stack(alternates))
 
 
 def cdnet_labels(gt: np.ndarray, roi: np.ndarray) -> np.ndarray:

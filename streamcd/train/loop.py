@@ -14,7 +14,7 @@ import torch
 
 from .augment import AugmentConfig, sample_batch
 from .calibrate import fit_calibration, validation_scenes
-from .data import cdnet_train_val, load_ucsd
+from .data import cdnet_train_val, load_ucsd, with_alternate_references
 from .loss import mlso_loss
 from .net import ChangeNet, NetConfig
 from .validate import threshold_curve
@@ -64,6 +64,8 @@ def train(cfg: TrainConfig) -> Path:
         train_videos += load_ucsd(cfg.data / "ucsd", exclude=cfg.exclude)
     if not train_videos or not val_videos:
         raise ValueError("training needs at least one CDnet video that is not excluded")
+    if cfg.augment.alternate_prob > 0:
+        train_videos = [with_alternate_references(v, rng) for v in train_videos]
     weights = _weights(train_videos, cfg.ucsd_weight)
     log.info("loaded %d training videos in %.0f s", len(train_videos), time.monotonic() - started)
 
