@@ -43,6 +43,9 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--paste", type=float, default=0.3,
                         help="probability of pasting another video's foreground onto a query")
     parser.add_argument("--ucsd-weight", type=float, default=0.3, help="share of UCSD batches (0 = off)")
+    parser.add_argument("--reference-median", choices=["all", "still"], default="all",
+                        help="median of the training references: all (plain; default, best on "
+                        "unseen cameras) or still (the run-time default)")
     parser.add_argument("--alternates", type=float, default=0.0,
                         help="probability of pairing a query with a median of another stretch of "
                         "its video's frames instead of the run-time reference")
@@ -60,7 +63,7 @@ def recipe_from_args(args: argparse.Namespace, **run) -> TrainConfig:
                     side_weights=(1.0, 1.0, 1.0) if mlso else (0.0, 0.0, 1.0),
                     widths=tuple(args.widths), embed=tuple(args.embed))
     return TrainConfig(batch=args.batch, lr=args.lr, loss=args.loss, tau=args.tau, margin=args.margin,
-                       ucsd_weight=args.ucsd_weight, beta=(0.5, 0.5, 0.5) if mlso else (0.0, 0.0, 0.0),
+                       ucsd_weight=args.ucsd_weight, reference_median=args.reference_median, beta=(0.5, 0.5, 0.5) if mlso else (0.0, 0.0, 0.0),
                        net=net, augment=AugmentConfig(paste_prob=args.paste, alternate_prob=args.alternates), **run)
 
 

@@ -47,8 +47,8 @@ class LabelledVideo:
 
 
 def with_alternate_references(video: LabelledVideo, rng: np.random.Generator, count: int = 3,
-                              frames: int = 15) -> LabelledVideo:
-    """``video`` with ``count`` more references: each the still median of ``frames`` frames,
+                              frames: int = 15, method: str = "all") -> LabelledVideo:
+    """``video`` with ``count`` more references: each the median (``method``) of ``frames`` frames,
     evenly spaced over a random stretch of the video's own frames. Training on them shows the
     model backgrounds with other noise, lighting and leftovers of objects than the one
     reference the run-time initialisation makes (one per video is few to generalise from)."""
@@ -60,7 +60,7 @@ def with_alternate_references(video: LabelledVideo, rng: np.random.Generator, co
         span = int(rng.integers(frames, n + 1))
         start = int(rng.integers(0, n - span + 1))
         picked = np.linspace(start, start + span - 1, frames).round().astype(int)
-        alternates.append(background_median(video.frames[picked]))
+        alternates.append(background_median(video.frames[picked], method))
     return replace(video, alternates=np.stack(alternates))
 
 
@@ -119,11 +119,12 @@ def load_cdnet_frames(video: CdnetVideo, numbers: Iterable[int], reference: np.n
 
 def cdnet_train_val(
     dataset: Path, val_fraction: float = VALIDATION_FRACTION, step: int = 1,
-    exclude: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = (), method: str = "still",
 ) -> tuple[list[LabelledVideo], list[LabelledVideo]]:
     """Training and validation frames of every CDnet video; the held-out test frames are never loaded.
 
     ``exclude``: video keys (``category/video``) left out entirely (leave-one-video-out).
+    ``method``: how the reference median is made (``background.median``).
     """
     train, val = [], []
     for video in find_videos(dataset):
@@ -131,7 +132,7 @@ def cdnet_train_val(
             log.info("%s: left out of training", video.key)
             continue
         first, last = video.training_range()
-        data = load_cdnet(video, first, last, step)
+        data = load_cdnet(video, first, last, step, reference=cdnet_reference(video, method=method))
         n = len(data.numbers)
         is_val = np.arange(n) >= n - max(1, int(n * val_fraction))
         train.append(data.subset(~is_val))
@@ -145,14 +146,14 @@ UCSD_GAP = 3
 
 
 def load_ucsd(dataset: Path, median_frames: int = 30, stride: int = 2,
-              exclude: tuple[str, ...] = ()) -> list[LabelledVideo]:
+              exclude: tuple[str, ...] = (), method: str = "still") -> list[LabelledVideo]:
     """UCSD clips through the bench's CDnet-layout adapter, held-out frames left out.
 
     The held-out frames are the same as the bench scores (``CdnetVideo.heldout_range()`` of the
     converted clip, renumbered from 1), with a gap of UCSD_GAP frames. The clips have no warm-up
-    frames, so the reference is the median of the first ``median_frames`` frames taken every
-    ``stride``-th, exactly what the "median" background init computes at run time (labels are
-    not used for it).
+    frames, so the reference is the median (``method``) of the first ``median_frames`` frames
+    taken every ``stride``-th, what the "median" background init computes at run time (labels
+    are not used for it).
     """
     from ..bench.ucsd import ucsd_to_cdnet
 
@@ -165,7 +166,7 @@ def load_ucsd(dataset: Path, median_frames: int = 30, stride: int = 2,
             first, last = video.training_range(gap=UCSD_GAP)
             if last < first:
                 continue
-            data = load_cdnet(video, first, last, reference=stream_median(video, median_frames, stride))
+            data = load_cdnet(video, first, last, reference=stream_median(video, median_frames, stride, method))
             out.append(data)
     return out
 
