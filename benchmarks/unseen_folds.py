@@ -93,13 +93,14 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
     for video in videos:
         results = out / "results" / video.key
         started = time.perf_counter()
-        seconds = run_model(video, results, model, postprocess)
+        seconds = run_model(video, results, model, postprocess, args.median)
         rows[video.key] = {"left_out": video.key in excluded, **_scores(video, results),
                            "ms_per_frame": 1000 * seconds / video.count}
         log.info("%s: %s (%.0f s)", video.key, rows[video.key], time.perf_counter() - started)
     saved = torch.load(checkpoint, weights_only=False)
     train_info = saved["train"]
     return {"fold": args.fold, "folds": args.folds, "excluded": excluded, "threshold": model.threshold,
+            "median": args.median,
             "scene_threshold": saved["scene_threshold"],
             "train_seconds": train_info["seconds"], "steps": train_info["steps"],
             "recipe": {k: train_info[k] for k in ("loss", "tau", "margin", "beta", "net", "augment")},
@@ -199,6 +200,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--card-threshold", action="store_true",
                    help="score with the card threshold only (postprocess.calibrate false)")
+    p.add_argument("--median", choices=["still", "all"], default="still",
+                   help="background.median of the run-time reference (rows measured before "
+                   "2026-11-30 evening used all)")
     p.add_argument("--checkpoints", type=Path, default=None,
                    help="take fold<k>/checkpoint.pt from this run folder instead of training")
     p.add_argument("--out", type=Path, default=REPO / "runs" / "folds" / "default")

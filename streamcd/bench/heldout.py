@@ -30,8 +30,10 @@ class HeldoutRow:
     ms_per_frame: float  # method's own time per frame (model: background+inference+postprocess)
 
 
-def run_model(video: CdnetVideo, out_dir: Path, model=None, postprocess=None) -> float:
-    """Run the streamcd pipeline on a CDnet folder (background from pre-temporalROI frames)."""
+def run_model(video: CdnetVideo, out_dir: Path, model=None, postprocess=None,
+              median: str = "still") -> float:
+    """Run the streamcd pipeline on a CDnet folder (background from pre-temporalROI frames,
+    made by the ``background.median`` method ``median``)."""
     from ..config import (
         BackgroundConfig,
         CdnetSinkConfig,
@@ -44,7 +46,7 @@ def run_model(video: CdnetVideo, out_dir: Path, model=None, postprocess=None) ->
 
     stream = StreamConfig(
         name=video.name, source=CdnetSourceConfig(path=video.root),
-        background=BackgroundConfig(init="cdnet"),
+        background=BackgroundConfig(init="cdnet", median=median),
         postprocess=postprocess or PostprocessConfig(),
         sinks=[CdnetSinkConfig(dir=out_dir)],
     )
