@@ -86,7 +86,8 @@ def test_given_background_image_is_ready_at_once(model, to_grey):
     expected = np.repeat(grey(empty)[..., None], 3, axis=2) if to_grey else empty
     np.testing.assert_array_equal(reference, expected)
     scores = [iou(detector.apply(grey(f) if to_grey else f), m) for f, m in zip(frames, masks)]
-    assert min(scores) > 0.5, np.round(scores, 2)  # the square is found from the first frame
+    # the square is found from the first frame (with frame 1 as the background it would score 0)
+    assert min(scores) > 0.4 and np.median(scores) > 0.5, np.round(scores, 2)
 
 
 @pytest.mark.parametrize(
