@@ -271,7 +271,7 @@ class BackgroundManager:
         self._reference, self._version = reference, state.version
         self._frames_seen = state.frames_seen
         if state.provisional:
-            self._collector = MedianCollector(self.config.frames, self.config.stride, method=self.config.median)
+            self._collector = self._new_collector()
         log.info(
             "stream %s: resumed background %dx%d version %d from %s%s",
             self.stream,
@@ -303,7 +303,11 @@ class BackgroundManager:
                 self.stream,
                 self._cdnet_dir,
             )
-        self._collector = MedianCollector(config.frames, config.stride, method=config.median)
+        self._collector = self._new_collector()
+
+    def _new_collector(self) -> MedianCollector:
+        config = self.config
+        return MedianCollector(config.frames, config.stride, method=config.median)
 
     def _finish_collection(self, what: str) -> None:
         assert self._collector is not None
@@ -313,7 +317,7 @@ class BackgroundManager:
         self._init_frames = collector.held()
 
     def _reinit(self, image: np.ndarray, detail: str) -> StreamEvent:
-        self._collector = MedianCollector(self.config.frames, self.config.stride, method=self.config.median)
+        self._collector = self._new_collector()
         self._scene.reset()
         log.info(
             "stream %s: background re-initialised (%s); median of the next %d frames follows",

@@ -62,9 +62,10 @@ def recipe_from_args(args: argparse.Namespace, **run) -> TrainConfig:
     net = NetConfig(encoder=args.encoder, distance=args.distance, attention=args.attention,
                     side_weights=(1.0, 1.0, 1.0) if mlso else (0.0, 0.0, 1.0),
                     widths=tuple(args.widths), embed=tuple(args.embed))
+    augment = AugmentConfig(paste_prob=args.paste, alternate_prob=args.alternates)
     return TrainConfig(batch=args.batch, lr=args.lr, loss=args.loss, tau=args.tau, margin=args.margin,
-                       ucsd_weight=args.ucsd_weight, reference_median=args.reference_median, beta=(0.5, 0.5, 0.5) if mlso else (0.0, 0.0, 0.0),
-                       net=net, augment=AugmentConfig(paste_prob=args.paste, alternate_prob=args.alternates), **run)
+                       ucsd_weight=args.ucsd_weight, reference_median=args.reference_median,
+                       beta=(0.5, 0.5, 0.5) if mlso else (0.0, 0.0, 0.0), net=net, augment=augment, **run)
 
 
 def add_train_commands(sub: argparse._SubParsersAction) -> None:
