@@ -72,9 +72,12 @@ def still_median(stack: np.ndarray, keep: float = STILL_KEEP, window: float = ST
     n, h = stack.shape[:2]
     if n < STILL_MIN_FRAMES:
         return temporal_median(stack, band_bytes)
-    order = _stillest(stack, window, max(1, round(keep * n)))
+    count = max(1, round(keep * n))
+    order = _stillest(stack, window, count)
     out = np.empty(stack.shape[1:], np.uint8)
-    rows = max(1, band_bytes // (n * stack[0, 0].nbytes))
+    # A band holds the gathered frames and their gather index (one intp per frame and pixel).
+    width, channels = stack.shape[2:]
+    rows = max(1, band_bytes // (count * width * (channels + np.dtype(np.intp).itemsize)))
     for r in range(0, h, rows):
         index = order[:, r : r + rows, :, None].astype(np.intp)
         out[r : r + rows] = temporal_median(np.take_along_axis(stack[:, r : r + rows], index, axis=0))
