@@ -84,8 +84,11 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
         train(cfg)
     import torch
 
-    if "scene_threshold" not in torch.load(checkpoint, weights_only=False):
+    saved = torch.load(checkpoint, weights_only=False)
+    if "scene_threshold" not in saved:
         calibrate_checkpoint(checkpoint, args.data)  # a checkpoint from before the rule existed
+    if saved["train"].get("rule_folds", 0) != args.rule_folds:  # --checkpoints with another rule fit
+        calibrate_checkpoint(checkpoint, args.data, args.rule_folds)
     card = export_onnx(checkpoint, out / "onnx", "fold")
     model = OnnxChangeModel.load(card, provider="cpu", threads=args.threads)
     rows = {}

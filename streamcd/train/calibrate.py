@@ -47,6 +47,7 @@ class CalibrationScene:
     name: str
     statistics: np.ndarray
     curve: ThresholdCurve
+    ceiling: float | None = None  # the card threshold of the network that scored it (None: the fit's)
 
     def f_at(self, threshold: float) -> float:
         return self.curve.f_at(threshold)
@@ -58,10 +59,12 @@ class CalibrationFit:
     fixed_f: float  # mean F over the scenes with the card threshold
     calibrated_f: float  # ... with the rule
     scenes: int
+    method: str = "validation frames of the training videos"
 
     def as_card(self) -> dict:
         return {**self.rule.as_card(), "fitted_on": {
-            "scenes": self.scenes, "mean_f_card_threshold": round(self.fixed_f, 4),
+            "scenes": self.scenes, "method": self.method,
+            "mean_f_card_threshold": round(self.fixed_f, 4),
             "mean_f_scene_threshold": round(self.calibrated_f, 4)}}
 
 
@@ -101,10 +104,12 @@ def validation_scenes(net: ChangeNet, data: Path, exclude: tuple[str, ...] = ())
     return scenes
 
 
-def fit_calibration(scenes: list[CalibrationScene], ceiling: float,
-                    by_category: bool = True) -> CalibrationFit:
+def fit_calibration(scenes: list[CalibrationScene], ceiling: float, by_category: bool = True,
+                    quantiles: tuple[float, ...] = QUANTILES) -> CalibrationFit:
     """The (quantile, scale) with the best mean F over ``scenes`` (ties: the first found, so the
-    lowest scale); ``by_category``: the mean of the categories' means (CDnet's overall)."""
+    lowest scale); ``by_category``: the mean of the categories' means (CDnet's overall). A scene
+    with its own ``ceiling`` (scored by another network) is capped by that, the others by
+    ``ceiling``; ``quantiles``: a subset of QUANTILES to choose from."""
     if not scenes:
         raise ValueError("fitting the scene threshold needs at least one validation video")
     categories = [s.name.split("/")[0] for s in scenes]
@@ -112,12 +117,15 @@ def fit_calibration(scenes: list[CalibrationScene], ceiling: float,
         weights = np.array([1.0 / categories.count(c) for c in categories]) / len(set(categories))
     else:
         weights = np.full(len(scenes), 1.0 / len(scenes))
-    fixed = float(np.dot(weights, [s.f_at(ceiling) for s in scenes]))
+    ceilings = [ceiling if s.ceiling is None else s.ceiling for s in scenes]
+    fixed = float(np.dot(weights, [s.f_at(c) for s, c in zip(scenes, ceilings)]))
     best: tuple[float, SceneCalibration | None] = (-1.0, None)
-    for qi, q in enumerate(QUANTILES):
+    for q in quantiles:
+        qi = QUANTILES.index(q)
         for a in SCALES:
             rule = SceneCalibration(q, a, INIT_FRAMES)
-            mean_f = float(np.dot(weights, [s.f_at(rule.apply(s.statistics[qi], ceiling)) for s in scenes]))
+            mean_f = float(np.dot(weights, [s.f_at(rule.apply(s.statistics[qi], c))
+                                            for s, c in zip(scenes, ceilings)]))
             if mean_f > best[0]:
                 best = (mean_f, rule)
     mean_f, rule = best
@@ -127,9 +135,11 @@ def fit_calibration(scenes: list[CalibrationScene], ceiling: float,
     return CalibrationFit(rule, fixed, mean_f, len(scenes))
 
 
-def calibrate_checkpoint(path: Path, data: Path | None = None) -> CalibrationFit:
+def calibrate_checkpoint(path: Path, data: Path | None = None, rule_folds: int = 0) -> CalibrationFit:
     """Fit the rule for a saved checkpoint (its threshold, its left-out videos) and store it
-    there as ``scene_threshold``; ``streamcd export`` copies it into the model card."""
+    there as ``scene_threshold``; ``streamcd export`` copies it into the model card.
+    ``rule_folds > 0``: cross-fitted (:mod:`streamcd.train.crossfit`), retraining the
+    checkpoint's recipe that many times."""
     import torch
 
     from .export import load_checkpoint
@@ -137,9 +147,18 @@ def calibrate_checkpoint(path: Path, data: Path | None = None) -> CalibrationFit
     net, ckpt = load_checkpoint(path)
     train_info = ckpt.get("train", {})
     data = Path(data if data is not None else train_info.get("data", "../shared/data"))
-    fit = fit_calibration(validation_scenes(net, data, tuple(train_info.get("exclude", ()))),
-                          float(ckpt["threshold"]))
+    if rule_folds > 0:
+        from .crossfit import cross_fitted_calibration
+        from .loop import TrainConfig
+
+        cfg = TrainConfig.from_record({**train_info, "data": str(data), "rule_folds": rule_folds})
+        fit = cross_fitted_calibration(cfg, float(ckpt["threshold"]))
+    else:
+        fit = fit_calibration(validation_scenes(net, data, tuple(train_info.get("exclude", ()))),
+                              float(ckpt["threshold"]))
     ckpt["scene_threshold"] = fit.as_card()
+    if "train" in ckpt:
+        ckpt["train"]["rule_folds"] = rule_folds
     tmp = path.with_name(path.name + ".tmp")
     torch.save(ckpt, tmp)
     tmp.replace(path)

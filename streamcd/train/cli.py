@@ -46,6 +46,10 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference-median", choices=["all", "still"], default="all",
                         help="median of the training references: all (plain; default, best on "
                         "unseen cameras) or still (the run-time default)")
+    parser.add_argument("--rule-folds", type=int, default=0, metavar="K",
+                        help="fit the per-scene threshold rule on K extra networks that each leave "
+                        "a share of the training videos out (K+1 trainings; 0: on the training "
+                        "videos' validation frames)")
     parser.add_argument("--alternates", type=float, default=0.0,
                         help="probability of pairing a query with a median of another stretch of "
                         "its video's frames instead of the run-time reference")
@@ -65,6 +69,7 @@ def recipe_from_args(args: argparse.Namespace, **run) -> TrainConfig:
     augment = AugmentConfig(paste_prob=args.paste, alternate_prob=args.alternates)
     return TrainConfig(batch=args.batch, lr=args.lr, loss=args.loss, tau=args.tau, margin=args.margin,
                        ucsd_weight=args.ucsd_weight, reference_median=args.reference_median,
+                       rule_folds=args.rule_folds,
                        beta=(0.5, 0.5, 0.5) if mlso else (0.0, 0.0, 0.0), net=net, augment=augment, **run)
 
 
@@ -94,6 +99,9 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     ca.add_argument("checkpoint", type=Path)
     ca.add_argument("--data", type=Path, default=None,
                     help="dataset root (default: the one the checkpoint was trained on)")
+    ca.add_argument("--rule-folds", type=int, default=0, metavar="K",
+                    help="cross-fit the rule: retrain the checkpoint's recipe K times, each "
+                    "without a share of its training videos (0: fit on their validation frames)")
     ca.set_defaults(func=_cmd_calibrate)
 
     ad = sub.add_parser("adapt", help="fine-tune a trained model on a few labelled frames of one camera")
@@ -134,6 +142,8 @@ def _cmd_train(args) -> int:
 
     if not (args.data / "cdnet2014").is_dir():
         raise StreamcdError(f"{args.data}: no cdnet2014/ folder; point --data at the dataset root")
+    if args.rule_folds == 1 or args.rule_folds < 0:
+        raise StreamcdError(f"--rule-folds {args.rule_folds}: give 0 (no cross-fitting) or at least 2")
     cfg = recipe_from_args(args, data=args.data, out=args.out, minutes=args.minutes,
                            max_steps=args.max_steps, seed=args.seed, threads=args.threads,
                            device=args.device, exclude=tuple(args.exclude))
@@ -160,11 +170,13 @@ def _cmd_calibrate(args) -> int:
 
     if not args.checkpoint.is_file():
         raise StreamcdError(f"{args.checkpoint}: checkpoint not found (write one with 'streamcd train')")
-    fit = calibrate_checkpoint(args.checkpoint, args.data)
+    if args.rule_folds == 1 or args.rule_folds < 0:
+        raise StreamcdError(f"--rule-folds {args.rule_folds}: give 0 (no cross-fitting) or at least 2")
+    fit = calibrate_checkpoint(args.checkpoint, args.data, args.rule_folds)
     r = fit.rule
     print(f"{args.checkpoint}: scene threshold min(card, {r.scale:.2f} x q{r.quantile} of D on "
-          f"{r.frames} background frames); validation F (mean over the categories of "
-          f"{fit.scenes} videos) {fit.fixed_f:.4f} -> {fit.calibrated_f:.4f}")
+          f"{r.frames} background frames); fitted on {fit.method}: F (mean over the categories "
+          f"of {fit.scenes} videos) {fit.fixed_f:.4f} -> {fit.calibrated_f:.4f}")
     return 0
 
 

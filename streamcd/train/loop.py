@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -42,12 +42,32 @@ class TrainConfig:
     # run-time default "still" makes, which measured better on unseen cameras (MODEL_CARD.md).
     reference_median: str = "all"
     exclude: tuple[str, ...] = ()  # videos left out entirely (leave-one-video-out)
+    # > 0: fit the card's per-scene threshold rule on videos the network never saw, by training
+    # this many extra networks that each leave a share of the training videos out
+    # (streamcd.train.crossfit); 0: on the training videos' own validation frames.
+    rule_folds: int = 0
     backbone_lr_scale: float = 0.3  # lr factor of a pretrained trunk
     seed: int = 0
     threads: int | None = None
     device: str = "cpu"
     net: NetConfig = field(default_factory=NetConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    @classmethod
+    def from_record(cls, record: dict) -> TrainConfig:
+        """The config a checkpoint's ``train`` entry was written from (fields it lacks, from
+        older versions, take today's defaults; run results such as ``steps`` are ignored)."""
+        names = {f.name for f in fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in record.items() if k in names}
+        for key in ("data", "out"):
+            if key in values:
+                values[key] = Path(values[key])
+        if "net" in values:
+            values["net"] = NetConfig(**{k: tuple(v) if isinstance(v, list) else v
+                                         for k, v in values["net"].items()})
+        if "augment" in values:
+            values["augment"] = AugmentConfig(**values["augment"])
+        return cls(**values)
 
 
 def _weights(videos, ucsd_weight: float) -> np.ndarray:
@@ -56,8 +76,49 @@ def _weights(videos, ucsd_weight: float) -> np.ndarray:
     return w / w.sum()
 
 
+@dataclass
+class FittedNetwork:
+    """A trained network (CPU, eval mode) with the card threshold picked on its validation frames."""
+
+    net: ChangeNet
+    threshold: float
+    validation_f: float
+    per_video_f: dict[str, float]
+    steps: int
+    seconds: float
+    final_loss: float | None
+
+
 def train(cfg: TrainConfig) -> Path:
     """Run training; returns the checkpoint path (``cfg.out / 'checkpoint.pt'``)."""
+    fitted = fit_network(cfg)
+    started = time.monotonic()
+    if cfg.rule_folds > 0:
+        from .crossfit import cross_fitted_calibration
+
+        scene_threshold = cross_fitted_calibration(cfg, fitted.threshold)
+    else:
+        scene_threshold = fit_calibration(validation_scenes(fitted.net, cfg.data, cfg.exclude),
+                                          fitted.threshold)
+    rule_s = time.monotonic() - started
+
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    path = cfg.out / "checkpoint.pt"
+    torch.save({
+        "net": cfg.net.as_dict(),
+        "state_dict": fitted.net.state_dict(),
+        "threshold": fitted.threshold,
+        "validation": {"mean_f": fitted.validation_f, "per_video_f": fitted.per_video_f},
+        "scene_threshold": scene_threshold.as_card(),
+        "train": {**_jsonable(asdict(cfg)), "steps": fitted.steps, "seconds": round(fitted.seconds, 1),
+                  "rule_seconds": round(rule_s, 1), "final_loss": fitted.final_loss},
+    }, path)
+    (cfg.out / "train_summary.json").write_text(json.dumps(torch.load(path, weights_only=False)["train"], indent=2))
+    return path
+
+
+def fit_network(cfg: TrainConfig) -> FittedNetwork:
+    """Train the network of ``cfg`` and pick its card threshold on the validation frames."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -109,21 +170,8 @@ def train(cfg: TrainConfig) -> Path:
     threshold, val_f = curve.best()
     per_video = dict(zip(curve.names, curve.f_measure()[:, int(np.searchsorted(curve.thresholds, threshold))]))
     log.info("validation: threshold %.3f, mean F %.3f %s", threshold, val_f, per_video)
-    scene_threshold = fit_calibration(validation_scenes(net, cfg.data, cfg.exclude), threshold)
-
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    path = cfg.out / "checkpoint.pt"
-    torch.save({
-        "net": cfg.net.as_dict(),
-        "state_dict": net.state_dict(),
-        "threshold": threshold,
-        "validation": {"mean_f": val_f, "per_video_f": {k: float(v) for k, v in per_video.items()}},
-        "scene_threshold": scene_threshold.as_card(),
-        "train": {**_jsonable(asdict(cfg)), "steps": step, "seconds": round(train_s, 1),
-                  "final_loss": float(np.mean(history[-100:])) if history else None},
-    }, path)
-    (cfg.out / "train_summary.json").write_text(json.dumps(torch.load(path, weights_only=False)["train"], indent=2))
-    return path
+    return FittedNetwork(net, threshold, val_f, {k: float(v) for k, v in per_video.items()}, step, train_s,
+                         float(np.mean(history[-100:])) if history else None)
 
 
 def _jsonable(value):
