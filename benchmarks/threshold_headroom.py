@@ -8,7 +8,9 @@ official CDnet counting over the whole temporalROI, mean F over the videos:
 * ``rule, q x scale with hindsight``: the one (quantile, scale) of the per-scene rule that is best
   for all left-out videos together, chosen on their labels (an upper bound for the rule's form);
 * ``rule, fitted on the other folds' left-out videos``: per fold, the (quantile, scale) best on
-  the left-out videos of the 4 other folds (labels of the scored fold never used);
+  the left-out videos of the 4 other folds (labels of the scored fold never used), quantile
+  among all of QUANTILES, or among CROSS_FIT_QUANTILES (what ``streamcd train --rule-folds``
+  offers; this row estimates what that nested fit gives without its K extra trainings per fold);
 * ``best threshold per video, with hindsight``: each video at its own best threshold (an upper
   bound for any per-video threshold, not a method).
 
@@ -33,6 +35,7 @@ from streamcd.postprocess.calibration import MIN_FRACTION, MIN_FRAMES, scene_sta
 from streamcd.processor import FrameProcessor
 from streamcd.runtime.onnx_model import OnnxChangeModel
 from streamcd.train.calibrate import QUANTILES, SCALES
+from streamcd.train.crossfit import CROSS_FIT_QUANTILES
 
 THRESHOLDS = np.exp(np.linspace(np.log(0.03), np.log(2.0), 80))
 
@@ -132,12 +135,15 @@ def main() -> None:
     best = max(grid, key=lambda g: mean(c.f_at(c.rule(*g)) for c in curves.values()))
     rows.append((f"rule, q{QUANTILES[best[0]]} x {best[1]:.1f} with hindsight",
                  mean(c.f_at(c.rule(*best)) for c in curves.values())))
-    crossed = []
-    for fold in sorted({c.fold for c in curves.values()}):
-        others = [c for c in curves.values() if c.fold != fold]
-        g = max(grid, key=lambda g: mean(c.f_at(c.rule(*g)) for c in others))
-        crossed += [c.f_at(c.rule(*g)) for c in curves.values() if c.fold == fold]
-    rows.append(("rule, fitted on the other folds' left-out videos", mean(crossed)))
+    for label, quantiles in (("", QUANTILES), (", q in " + "/".join(map(str, CROSS_FIT_QUANTILES)),
+                                               CROSS_FIT_QUANTILES)):
+        offered = [(QUANTILES.index(q), s) for q in quantiles for s in SCALES]
+        crossed = []
+        for fold in sorted({c.fold for c in curves.values()}):
+            others = [c for c in curves.values() if c.fold != fold]
+            g = max(offered, key=lambda g: mean(c.f_at(c.rule(*g)) for c in others))
+            crossed += [c.f_at(c.rule(*g)) for c in curves.values() if c.fold == fold]
+        rows.append((f"rule, fitted on the other folds' left-out videos{label}", mean(crossed)))
     rows.append(("best threshold per video, with hindsight", mean(c.f.max() for c in curves.values())))
     print(f"| {args.run.name} ({len(curves)} left-out videos, median {args.median}) | mean F |")
     print("|---|---:|")

@@ -11,12 +11,20 @@ def test_train_options_reach_the_config(tmp_path, monkeypatch):
     monkeypatch.setattr("streamcd.train.loop.train", lambda cfg: seen.append(cfg) or tmp_path / "c.pt")
     code = main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--max-steps", "5",
                  "--exclude", "baseline/highway", "ucsd/birds", "--widths", "8", "16", "32",
-                 "--embed", "8", "16", "24", "--tau", "0.2", "--no-mlso", "--threads", "1"])
+                 "--embed", "8", "16", "24", "--tau", "0.2", "--no-mlso", "--threads", "1",
+                 "--rule-folds", "3"])
     assert code == 0
     (cfg,) = seen
     assert cfg.exclude == ("baseline/highway", "ucsd/birds") and cfg.max_steps == 5
     assert cfg.net.widths == (8, 16, 32) and cfg.net.embed == (8, 16, 24)
     assert cfg.tau == 0.2 and cfg.net.side_weights == (0.0, 0.0, 1.0) and cfg.threads == 1
+    assert cfg.rule_folds == 3
+
+
+def test_one_rule_fold_is_refused(tmp_path, capsys):
+    (tmp_path / "cdnet2014").mkdir()
+    assert main(["train", "--data", str(tmp_path), "--rule-folds", "1"]) != 0
+    assert "--rule-folds 1: give 0 (no cross-fitting) or at least 2" in capsys.readouterr().err
 
 
 def test_train_without_a_dataset_says_where_to_point(tmp_path, capsys):
