@@ -93,6 +93,8 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
     model = OnnxChangeModel.load(card, provider="cpu", threads=args.threads)
     rows = {}
     postprocess = PostprocessConfig(calibrate=not args.card_threshold)
+    if args.temporal_mean is not None:
+        postprocess = postprocess.model_copy(update={"temporal_mean": args.temporal_mean})
     for video in videos:
         results = out / "results" / video.key
         started = time.perf_counter()
@@ -103,7 +105,7 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
     saved = torch.load(checkpoint, weights_only=False)
     train_info = saved["train"]
     return {"fold": args.fold, "folds": args.folds, "excluded": excluded, "threshold": model.threshold,
-            "median": args.median,
+            "median": args.median, "temporal_mean": postprocess.temporal_mean,
             "scene_threshold": saved["scene_threshold"],
             "train_seconds": train_info["seconds"], "steps": train_info["steps"],
             "recipe": {k: train_info[k] for k in ("loss", "tau", "margin", "beta", "net", "augment")},
@@ -206,6 +208,8 @@ def main() -> None:
     p.add_argument("--median", choices=["still", "all"], default="still",
                    help="background.median of the run-time reference (rows measured before "
                    "2026-11-30 evening used all)")
+    p.add_argument("--temporal-mean", type=int, default=None, metavar="N",
+                   help="postprocess.temporal_mean of the run (default: the config's)")
     p.add_argument("--checkpoints", type=Path, default=None,
                    help="take fold<k>/checkpoint.pt from this run folder instead of training")
     p.add_argument("--out", type=Path, default=REPO / "runs" / "folds" / "default")

@@ -17,6 +17,7 @@ from .background import BackgroundManager
 from .frames import Frame, Result, StreamEvent
 from .postprocess import MaskPostprocessor
 from .postprocess.calibration import MIN_FRAMES, SceneCalibration
+from .postprocess.temporal import TemporalMean
 from .runtime.base import ChangeModel, Features
 from .runtime.binding import DeviceFeatures
 from .runtime.geometry import model_input_size, to_frame_size, to_model_input
@@ -79,6 +80,8 @@ class FrameProcessor:
         self._cache = ReferenceCache()
         card_rule: SceneCalibration | None = getattr(model, "calibration", None)
         self.calibration = card_rule if postprocess.ceiling is not None else None
+        self.smooth = TemporalMean(postprocess.config.temporal_mean)
+        self._smoothed_version = -1
 
     def distance(self, image: np.ndarray, reference: np.ndarray, version: int) -> np.ndarray:
         """Frame-sized float32 change map of ``image`` against ``reference``."""
@@ -96,8 +99,13 @@ class FrameProcessor:
         events = self.background.prepare(frame.image)
         self.times.background += time.perf_counter() - t0
         self._calibrate()
-        dist = self.distance(frame.image, self.background.reference, self.background.version)
+        version = self.background.version
+        dist = self.distance(frame.image, self.background.reference, version)
         t1 = time.perf_counter()
+        if version != self._smoothed_version:  # maps against another reference: start over
+            self.smooth.reset()
+            self._smoothed_version = version
+        dist = self.smooth(dist)
         mask, boxes, fraction = self.postprocess(dist)
         t2 = time.perf_counter()
         self.times.postprocess += t2 - t1
