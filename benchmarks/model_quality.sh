@@ -17,7 +17,9 @@ RUNS=${RUNS:-runs/folds}
 B0="--baseline-dir $RUNS/baselines"
 ROOT=$PWD
 ABS_DATA=$(cd "$DATA" && pwd)
-run() { python benchmarks/unseen_folds.py --data "$DATA" --max-steps 2000 --minutes 14 --threads 1 --median all "$@"; }
+# Rows measured before 2026-12-01 fitted the per-scene rule on the training videos (--rule-folds 0)
+# and thresholded each frame's map alone (--temporal-mean 1); the last block measures both changes.
+run() { python benchmarks/unseen_folds.py --data "$DATA" --max-steps 2000 --minutes 14 --threads 1 --median all --rule-folds 0 --temporal-mean 1 "$@"; }
 fast() { run --widths 8 16 32 --embed 8 16 24 "$@"; }   # the `default` (fast) recipe
 python benchmarks/unseen_folds.py --data "$DATA" --baselines mog2,knn,subsense --out "$RUNS/baselines"
 for fold in 0 1 2 3 4; do
@@ -34,7 +36,7 @@ for fold in 0 1 2 3 4; do
 done
 # the run-time "still" median (now the default): the same checkpoints re-scored, the shipped
 # 3000-step recipe trained with the current code, and the recipe changes tried with it
-still() { python benchmarks/unseen_folds.py --data "$DATA" --minutes 14 --threads 2 --widths 8 16 32 --embed 8 16 24 --median still "$@"; }
+still() { python benchmarks/unseen_folds.py --data "$DATA" --minutes 14 --threads 2 --widths 8 16 32 --embed 8 16 24 --median still --rule-folds 0 --temporal-mean 1 "$@"; }
 for fold in 0 1 2 3 4; do
   for r in fast3k fast3k-seed1 fast2k-seed1 fast6k; do
     still --fold "$fold" --checkpoints "$RUNS/$r" --out "$RUNS/$r-still"
@@ -44,6 +46,19 @@ for fold in 0 1 2 3 4; do
   still --fold "$fold" --max-steps 2000 --reference-median still --out "$RUNS/still"
   still --fold "$fold" --max-steps 2000 --alternates 0.5 --out "$RUNS/alt05"
   run --fold "$fold" --threads 2 --widths 8 16 32 --embed 8 16 24 --ucsd-weight 0.6 --out "$RUNS/u06"
+done
+# the cross-fitted rule (streamcd train --rule-folds 4: 4 extra networks per fold, each without a
+# quarter of the fold's training videos; ~12 min per fold) on the default3k networks, then the
+# temporal mean of 2 distance maps on top (same networks and rules, re-scored only)
+cross() { python benchmarks/unseen_folds.py --data "$DATA" --threads 2 --widths 8 16 32 --embed 8 16 24 --median still --rule-folds 4 "$@"; }
+for fold in 0 1 2 3 4; do
+  cross --fold "$fold" --temporal-mean 1 --checkpoints "$RUNS/default3k" --out "$RUNS/crossfit4"
+  cross --fold "$fold" --temporal-mean 2 --checkpoints "$RUNS/crossfit4" --out "$RUNS/crossfit4-tm2"
+done
+python benchmarks/unseen_folds.py --summary "$RUNS"/{default3k,crossfit4,crossfit4-tm2} $B0
+python benchmarks/unseen_folds.py --summary "$RUNS/crossfit4-tm2" $B0 --per-video unseen
+for r in fast6k fast3k fast3k-seed1 base2k fast2k-seed1 default3k; do
+  (cd benchmarks && python threshold_headroom.py "$ROOT/$RUNS/$r" --data "$ABS_DATA" --median still)
 done
 python benchmarks/unseen_folds.py --summary "$RUNS"/{fast3k,fast3k-still,fast3k-seed1,fast3k-seed1-still,fast2k-seed1-still,fast6k-still,default3k,base2k,still,alt05,u06} $B0
 python benchmarks/unseen_folds.py --summary "$RUNS/default3k" $B0 --per-video unseen

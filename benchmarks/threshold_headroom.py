@@ -59,7 +59,8 @@ class VideoCurve:
         return min(self.card, max(MIN_FRACTION * self.card, scale * self.init_statistics[qi]))
 
 
-def capture(video, model, median: str) -> tuple[dict[int, np.ndarray], list[np.ndarray], float]:
+def capture(video, model, median: str, temporal_mean: int = 1
+            ) -> tuple[dict[int, np.ndarray], list[np.ndarray], float]:
     """Distance maps per frame number, init-frame distance maps, threshold used (last frame)."""
     maps, init, used = {}, [], [0.0]
     process, calibrate = FrameProcessor.process, FrameProcessor._calibrate
@@ -81,7 +82,7 @@ def capture(video, model, median: str) -> tuple[dict[int, np.ndarray], list[np.n
     FrameProcessor.process, FrameProcessor._calibrate = keep_process, keep_calibrate
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            run_model(video, Path(tmp), model, PostprocessConfig(), median)
+            run_model(video, Path(tmp), model, PostprocessConfig(temporal_mean=temporal_mean), median)
     finally:
         FrameProcessor.process, FrameProcessor._calibrate = process, calibrate
     return maps, init, used[0]
@@ -113,6 +114,8 @@ def main() -> None:
     p.add_argument("--data", type=Path, default=Path("../shared/data"))
     p.add_argument("--median", choices=["still", "all"], default="still")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--temporal-mean", type=int, default=1, metavar="N",
+                   help="postprocess.temporal_mean of the captured maps (1: each frame's own)")
     args = p.parse_args()
     curves: dict[str, VideoCurve] = {}
     with tempfile.TemporaryDirectory() as work:
@@ -122,7 +125,7 @@ def main() -> None:
             card = args.run / f"fold{info['fold']}" / "onnx" / "fold.json"
             model = OnnxChangeModel.load(card, provider="cpu", threads=args.threads)
             for key in info["excluded"]:
-                maps, init, used = capture(videos[key], model, args.median)
+                maps, init, used = capture(videos[key], model, args.median, args.temporal_mean)
                 stats = None
                 if len(init) >= MIN_FRAMES:
                     picked = [init[i] for i in spread(len(init), 15)]
@@ -145,7 +148,8 @@ def main() -> None:
             crossed += [c.f_at(c.rule(*g)) for c in curves.values() if c.fold == fold]
         rows.append((f"rule, fitted on the other folds' left-out videos{label}", mean(crossed)))
     rows.append(("best threshold per video, with hindsight", mean(c.f.max() for c in curves.values())))
-    print(f"| {args.run.name} ({len(curves)} left-out videos, median {args.median}) | mean F |")
+    print(f"| {args.run.name} ({len(curves)} left-out videos, median {args.median}, temporal mean "
+          f"{args.temporal_mean}) | mean F |")
     print("|---|---:|")
     for name, value in rows:
         print(f"| {name} | {value:.4f} |")

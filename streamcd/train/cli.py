@@ -46,10 +46,10 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference-median", choices=["all", "still"], default="all",
                         help="median of the training references: all (plain; default, best on "
                         "unseen cameras) or still (the run-time default)")
-    parser.add_argument("--rule-folds", type=int, default=0, metavar="K",
+    parser.add_argument("--rule-folds", type=int, default=4, metavar="K",
                         help="fit the per-scene threshold rule on K extra networks that each leave "
-                        "a share of the training videos out (K+1 trainings; 0: on the training "
-                        "videos' validation frames)")
+                        "1/K of the training videos out: K+1 trainings, best measured on new "
+                        "cameras (default 4); 0: on the training videos' validation frames")
     parser.add_argument("--alternates", type=float, default=0.0,
                         help="probability of pairing a query with a median of another stretch of "
                         "its video's frames instead of the run-time reference")

@@ -21,6 +21,14 @@ def test_train_options_reach_the_config(tmp_path, monkeypatch):
     assert cfg.rule_folds == 3
 
 
+def test_the_rule_is_cross_fitted_on_four_networks_by_default(tmp_path, monkeypatch):
+    (tmp_path / "cdnet2014").mkdir()
+    seen = []
+    monkeypatch.setattr("streamcd.train.loop.train", lambda cfg: seen.append(cfg) or tmp_path / "c.pt")
+    assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run")]) == 0
+    assert seen[0].rule_folds == 4
+
+
 def test_one_rule_fold_is_refused(tmp_path, capsys):
     (tmp_path / "cdnet2014").mkdir()
     assert main(["train", "--data", str(tmp_path), "--rule-folds", "1"]) != 0
