@@ -147,13 +147,14 @@ def calibrate_checkpoint(path: Path, data: Path | None = None, rule_folds: int =
     net, ckpt = load_checkpoint(path)
     train_info = ckpt.get("train", {})
     data = Path(data if data is not None else train_info.get("data", "../shared/data"))
+    fit: CalibrationFit | None = None
     if rule_folds > 0:
         from .crossfit import cross_fitted_calibration
         from .loop import TrainConfig
 
         cfg = TrainConfig.from_record({**train_info, "data": str(data), "rule_folds": rule_folds})
         fit = cross_fitted_calibration(cfg, float(ckpt["threshold"]))
-    else:
+    if fit is None:  # not asked for, or nothing to leave out
         fit = fit_calibration(validation_scenes(net, data, tuple(train_info.get("exclude", ()))),
                               float(ckpt["threshold"]))
     ckpt["scene_threshold"] = fit.as_card()

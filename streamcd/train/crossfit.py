@@ -45,9 +45,10 @@ def rule_groups(keys: list[str], folds: int) -> list[list[str]]:
     return [g for g in groups if g]
 
 
-def cross_fitted_calibration(cfg: TrainConfig, ceiling: float) -> CalibrationFit:
+def cross_fitted_calibration(cfg: TrainConfig, ceiling: float) -> CalibrationFit | None:
     """The rule for a network trained with ``cfg`` whose card threshold is ``ceiling``, fitted on
-    ``cfg.rule_folds`` networks that each left a group of ``cfg``'s training videos out."""
+    ``cfg.rule_folds`` networks that each left a group of ``cfg``'s training videos out; None
+    when no video can be left out (a lone CDnet video and no UCSD clip)."""
     from ..bench.ucsd import ucsd_to_cdnet
 
     started = time.monotonic()
@@ -60,6 +61,10 @@ def cross_fitted_calibration(cfg: TrainConfig, ceiling: float) -> CalibrationFit
                 videos[video.key] = (video, True)
         keys = [k for k in videos if k not in cfg.exclude]
         groups = rule_groups(keys, cfg.rule_folds)
+        if not groups:
+            log.warning("no training video can be left out to cross-fit the scene threshold "
+                        "(a lone CDnet video keeps the card threshold's validation frames)")
+            return None
         scenes: list[CalibrationScene] = []
         for i, group in enumerate(groups):
             inner = dataclasses.replace(cfg, exclude=tuple(cfg.exclude) + tuple(group), rule_folds=0,

@@ -93,11 +93,12 @@ def train(cfg: TrainConfig) -> Path:
     """Run training; returns the checkpoint path (``cfg.out / 'checkpoint.pt'``)."""
     fitted = fit_network(cfg)
     started = time.monotonic()
+    scene_threshold = None
     if cfg.rule_folds > 0:
         from .crossfit import cross_fitted_calibration
 
         scene_threshold = cross_fitted_calibration(cfg, fitted.threshold)
-    else:
+    if scene_threshold is None:  # not asked for, or nothing to leave out
         scene_threshold = fit_calibration(validation_scenes(fitted.net, cfg.data, cfg.exclude),
                                           fitted.threshold)
     rule_s = time.monotonic() - started

@@ -120,3 +120,12 @@ def test_calibrate_command_cross_fits_and_records_it(shared_data, tmp_path, caps
     assert after["scene_threshold"]["quantile"] in CROSS_FIT_QUANTILES
     weights = saved["state_dict"]
     assert all(torch.equal(after["state_dict"][k], weights[k]) for k in weights)  # only the rule moved
+
+
+def test_nothing_to_leave_out_gives_no_cross_fit(shared_data, tmp_path, caplog):
+    ucsd = sorted(p.name.rstrip("_") for p in (shared_data / "ucsd").iterdir() if p.is_dir())
+    cfg = TrainConfig(data=shared_data, out=tmp_path, rule_folds=4,
+                      exclude=("cameraJitter/traffic", *(f"ucsd/{n}" for n in ucsd)))
+    with caplog.at_level("WARNING", logger="streamcd.train.crossfit"):
+        assert cross_fitted_calibration(cfg, ceiling=0.8) is None  # no network trained either
+    assert "no training video can be left out" in caplog.text
