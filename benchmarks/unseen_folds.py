@@ -85,9 +85,8 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
     import torch
 
     saved = torch.load(checkpoint, weights_only=False)
-    if "scene_threshold" not in saved:
-        calibrate_checkpoint(checkpoint, args.data)  # a checkpoint from before the rule existed
-    if saved["train"].get("rule_folds", 0) != args.rule_folds:  # --checkpoints with another rule fit
+    # a checkpoint from before the rule existed, or --checkpoints whose rule was fitted otherwise
+    if "scene_threshold" not in saved or saved["train"].get("rule_folds", 0) != args.rule_folds:
         calibrate_checkpoint(checkpoint, args.data, args.rule_folds)
     card = export_onnx(checkpoint, out / "onnx", "fold")
     model = OnnxChangeModel.load(card, provider="cpu", threads=args.threads)

@@ -67,8 +67,7 @@ def cross_fitted_calibration(cfg: TrainConfig, ceiling: float) -> CalibrationFit
             return None
         scenes: list[CalibrationScene] = []
         for i, group in enumerate(groups):
-            inner = dataclasses.replace(cfg, exclude=tuple(cfg.exclude) + tuple(group), rule_folds=0,
-                                        out=cfg.out / f"rule-fold{i}")
+            inner = dataclasses.replace(cfg, exclude=tuple(cfg.exclude) + tuple(group), rule_folds=0)
             log.info("rule fold %d/%d: training without %s", i + 1, len(groups), ", ".join(group))
             fitted = fit_network(inner)
             for key in group:

@@ -15,6 +15,11 @@ from streamcd.train.loop import TrainConfig, _jsonable
 from streamcd.train.net import NetConfig
 from tests.train.test_calibrate import scene
 
+def ucsd_clips(data: Path) -> list[str]:
+    """The UCSD clip names under ``data/ucsd`` (folders ``<name>_``), sorted."""
+    return sorted(p.name.rstrip("_") for p in (data / "ucsd").iterdir() if p.is_dir())
+
+
 KEYS = ["baseline/highway", "cameraJitter/traffic", "dynamicBackground/fall"] + [
     f"ucsd/clip{i}" for i in range(9)]
 
@@ -71,7 +76,7 @@ def test_train_config_survives_the_checkpoint_record():
 def test_no_scored_video_was_seen_by_the_network_that_scored_it(shared_data, tmp_path, monkeypatch):
     import streamcd.train.crossfit as crossfit
 
-    ucsd = sorted(p.name.rstrip("_") for p in (shared_data / "ucsd").iterdir() if p.is_dir())
+    ucsd = ucsd_clips(shared_data)
     kept = ucsd[:3]
     exclude = tuple(f"ucsd/{n}" for n in ucsd[3:])
     trained, scored = [], []
@@ -108,7 +113,7 @@ def test_calibrate_command_cross_fits_and_records_it(shared_data, tmp_path, caps
     checkpoint = tmp_path / "model.pt"
     shutil.copyfile(REPO / "export" / "default.pt", checkpoint)
     saved = torch.load(checkpoint, weights_only=False)
-    ucsd = sorted(p.name.rstrip("_") for p in (shared_data / "ucsd").iterdir() if p.is_dir())
+    ucsd = ucsd_clips(shared_data)
     saved["train"].update(exclude=[f"ucsd/{n}" for n in ucsd[2:]], max_steps=10, threads=2)
     torch.save(saved, checkpoint)
 
@@ -123,7 +128,7 @@ def test_calibrate_command_cross_fits_and_records_it(shared_data, tmp_path, caps
 
 
 def test_nothing_to_leave_out_gives_no_cross_fit(shared_data, tmp_path, caplog):
-    ucsd = sorted(p.name.rstrip("_") for p in (shared_data / "ucsd").iterdir() if p.is_dir())
+    ucsd = ucsd_clips(shared_data)
     cfg = TrainConfig(data=shared_data, out=tmp_path, rule_folds=4,
                       exclude=("cameraJitter/traffic", *(f"ucsd/{n}" for n in ucsd)))
     with caplog.at_level("WARNING", logger="streamcd.train.crossfit"):
