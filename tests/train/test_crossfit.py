@@ -15,6 +15,7 @@ from streamcd.train.loop import TrainConfig, _jsonable
 from streamcd.train.net import NetConfig
 from tests.train.test_calibrate import scene
 
+
 def ucsd_clips(data: Path) -> list[str]:
     """The UCSD clip names under ``data/ucsd`` (folders ``<name>_``), sorted."""
     return sorted(p.name.rstrip("_") for p in (data / "ucsd").iterdir() if p.is_dir())
@@ -74,7 +75,7 @@ def test_train_config_survives_the_checkpoint_record():
 
 
 def test_no_scored_video_was_seen_by_the_network_that_scored_it(shared_data, tmp_path, monkeypatch):
-    import streamcd.train.crossfit as crossfit
+    from streamcd.train import crossfit
 
     ucsd = ucsd_clips(shared_data)
     kept = ucsd[:3]
