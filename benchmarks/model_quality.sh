@@ -54,8 +54,9 @@ cross() { python benchmarks/unseen_folds.py --data "$DATA" --threads 2 --widths 
 for fold in 0 1 2 3 4; do
   cross --fold "$fold" --temporal-mean 1 --checkpoints "$RUNS/default3k" --out "$RUNS/crossfit4"
   cross --fold "$fold" --temporal-mean 2 --checkpoints "$RUNS/crossfit4" --out "$RUNS/crossfit4-tm2"
+  cross --fold "$fold" --temporal-mean 1 --checkpoints "$RUNS/fast3k-seed1" --out "$RUNS/crossfit4-seed1"
 done
-python benchmarks/unseen_folds.py --summary "$RUNS"/{default3k,crossfit4,crossfit4-tm2} $B0
+python benchmarks/unseen_folds.py --summary "$RUNS"/{default3k,crossfit4,crossfit4-tm2,fast3k-seed1-still,crossfit4-seed1} $B0
 python benchmarks/unseen_folds.py --summary "$RUNS/crossfit4-tm2" $B0 --per-video unseen
 for r in fast6k fast3k fast3k-seed1 base2k fast2k-seed1 default3k; do
   (cd benchmarks && python threshold_headroom.py "$ROOT/$RUNS/$r" --data "$ABS_DATA" --median still)
