@@ -87,20 +87,26 @@ def video_scene(net: ChangeNet, video: CdnetVideo, streamed: bool, first: int, l
     return CalibrationScene(video.key, init_statistics(net, reference, init), threshold_curve(net, [labelled]))
 
 
-def validation_scenes(net: ChangeNet, data: Path, exclude: tuple[str, ...] = ()) -> list[CalibrationScene]:
-    """A scene per CDnet and UCSD video under ``data`` not in ``exclude``, on validation frames."""
+def labelled_videos(data: Path, work: Path, ucsd: bool = True) -> list[tuple[CdnetVideo, bool]]:
+    """(video, streamed) for every CDnet video under ``data`` and, with ``ucsd``, every UCSD clip
+    (converted to the CDnet layout under ``work``; streamed: no warm-up frames)."""
     from ..bench.ucsd import ucsd_to_cdnet
 
+    videos = [(video, False) for video in find_videos(data / "cdnet2014")]
+    if ucsd and (data / "ucsd").is_dir():
+        videos += [(video, True) for video in find_videos(ucsd_to_cdnet(data / "ucsd", work))]
+    return videos
+
+
+def validation_scenes(net: ChangeNet, data: Path, exclude: tuple[str, ...] = ()) -> list[CalibrationScene]:
+    """A scene per CDnet and UCSD video under ``data`` not in ``exclude``, on validation frames."""
     scenes = []
-    for video in find_videos(data / "cdnet2014"):
-        if video.key not in exclude:
-            scenes.append(video_scene(net, video, False, *video.validation_range(gap=HELDOUT_GAP)))
-    if (data / "ucsd").is_dir():
-        with tempfile.TemporaryDirectory() as tmp:
-            for video in find_videos(ucsd_to_cdnet(data / "ucsd", tmp)):
-                first, last = video.validation_range(gap=UCSD_GAP)
-                if video.key not in exclude and last >= first:
-                    scenes.append(video_scene(net, video, True, first, last))
+    with tempfile.TemporaryDirectory() as tmp:
+        for video, streamed in labelled_videos(data, Path(tmp)):
+            gap = UCSD_GAP if streamed else HELDOUT_GAP
+            first, last = video.validation_range(gap=gap)
+            if video.key not in exclude and (last >= first or not streamed):  # UCSD clips may be too short
+                scenes.append(video_scene(net, video, streamed, first, last))
     return scenes
 
 

@@ -19,6 +19,11 @@ def _require_torch():
         raise StreamcdError("training needs torch: pip install 'streamcd[train]'") from e
 
 
+def _check_rule_folds(folds: int) -> None:
+    if folds == 1 or folds < 0:
+        raise StreamcdError(f"--rule-folds {folds}: give 0 (no cross-fitting) or at least 2")
+
+
 def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     """The training-recipe options shared by ``streamcd train`` and the training benchmarks."""
     parser.add_argument("--batch", type=int, default=12)
@@ -142,8 +147,7 @@ def _cmd_train(args) -> int:
 
     if not (args.data / "cdnet2014").is_dir():
         raise StreamcdError(f"{args.data}: no cdnet2014/ folder; point --data at the dataset root")
-    if args.rule_folds == 1 or args.rule_folds < 0:
-        raise StreamcdError(f"--rule-folds {args.rule_folds}: give 0 (no cross-fitting) or at least 2")
+    _check_rule_folds(args.rule_folds)
     cfg = recipe_from_args(args, data=args.data, out=args.out, minutes=args.minutes,
                            max_steps=args.max_steps, seed=args.seed, threads=args.threads,
                            device=args.device, exclude=tuple(args.exclude))
@@ -170,8 +174,7 @@ def _cmd_calibrate(args) -> int:
 
     if not args.checkpoint.is_file():
         raise StreamcdError(f"{args.checkpoint}: checkpoint not found (write one with 'streamcd train')")
-    if args.rule_folds == 1 or args.rule_folds < 0:
-        raise StreamcdError(f"--rule-folds {args.rule_folds}: give 0 (no cross-fitting) or at least 2")
+    _check_rule_folds(args.rule_folds)
     fit = calibrate_checkpoint(args.checkpoint, args.data, args.rule_folds)
     r = fit.rule
     print(f"{args.checkpoint}: scene threshold min(card, {r.scale:.2f} x q{r.quantile} of D on "

@@ -21,8 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..cdnet_layout import CdnetVideo, find_videos
-from .calibrate import CalibrationFit, CalibrationScene, fit_calibration, video_scene
+from .calibrate import (
+    CalibrationFit,
+    CalibrationScene,
+    fit_calibration,
+    labelled_videos,
+    video_scene,
+)
 from .loop import TrainConfig, fit_network
 
 log = logging.getLogger(__name__)
@@ -49,16 +54,10 @@ def cross_fitted_calibration(cfg: TrainConfig, ceiling: float) -> CalibrationFit
     """The rule for a network trained with ``cfg`` whose card threshold is ``ceiling``, fitted on
     ``cfg.rule_folds`` networks that each left a group of ``cfg``'s training videos out; None
     when no video can be left out (a lone CDnet video and no UCSD clip)."""
-    from ..bench.ucsd import ucsd_to_cdnet
-
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        videos: dict[str, tuple[CdnetVideo, bool]] = {}
-        for video in find_videos(cfg.data / "cdnet2014"):
-            videos[video.key] = (video, False)
-        if cfg.ucsd_weight > 0 and (cfg.data / "ucsd").is_dir():
-            for video in find_videos(ucsd_to_cdnet(cfg.data / "ucsd", Path(tmp))):
-                videos[video.key] = (video, True)
+        videos = {video.key: (video, streamed)
+                  for video, streamed in labelled_videos(cfg.data, Path(tmp), cfg.ucsd_weight > 0)}
         keys = [k for k in videos if k not in cfg.exclude]
         groups = rule_groups(keys, cfg.rule_folds)
         if not groups:
