@@ -88,12 +88,18 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
     # a checkpoint from before the rule existed, or --checkpoints whose rule was fitted otherwise
     if "scene_threshold" not in saved or saved["train"].get("rule_folds", 0) != args.rule_folds:
         calibrate_checkpoint(checkpoint, args.data, args.rule_folds)
+        saved = torch.load(checkpoint, weights_only=False)
+    # --checkpoints from another recipe's --temporal-mean (the card's value): this run's copy
+    if saved["train"].get("temporal_mean", 1) != args.temporal_mean:
+        saved["train"]["temporal_mean"] = args.temporal_mean
+        torch.save(saved, checkpoint)
     card = export_onnx(checkpoint, out / "onnx", "fold")
     model = OnnxChangeModel.load(card, provider="cpu", threads=args.threads)
     rows = {}
-    postprocess = PostprocessConfig(calibrate=not args.card_threshold)
-    if args.temporal_mean is not None:
-        postprocess = postprocess.model_copy(update={"temporal_mean": args.temporal_mean})
+    postprocess = PostprocessConfig(calibrate=not args.card_threshold)  # temporal mean: the card's
+    for key in ("close_px", "min_area_fraction"):
+        if getattr(args, key) is not None:
+            postprocess = postprocess.model_copy(update={key: getattr(args, key)})
     for video in videos:
         results = out / "results" / video.key
         started = time.perf_counter()
@@ -104,7 +110,8 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
     saved = torch.load(checkpoint, weights_only=False)
     train_info = saved["train"]
     return {"fold": args.fold, "folds": args.folds, "excluded": excluded, "threshold": model.threshold,
-            "median": args.median, "temporal_mean": postprocess.temporal_mean,
+            "median": args.median, "temporal_mean": model.temporal_mean,
+            "close_px": postprocess.close_px, "min_area_fraction": postprocess.min_area_fraction,
             "scene_threshold": saved["scene_threshold"],
             "train_seconds": train_info["seconds"], "steps": train_info["steps"],
             "recipe": {k: train_info[k] for k in ("loss", "tau", "margin", "beta", "net", "augment")},
@@ -207,8 +214,11 @@ def main() -> None:
     p.add_argument("--median", choices=["still", "all"], default="still",
                    help="background.median of the run-time reference (rows measured before "
                    "2026-11-30 evening used all)")
-    p.add_argument("--temporal-mean", type=int, default=None, metavar="N",
-                   help="postprocess.temporal_mean of the run (default: the config's)")
+    p.add_argument("--close-px", type=int, default=None,
+                   help="postprocess.close_px of the run (default: the config's; 0 before 2026-12-01)")
+    p.add_argument("--min-area-fraction", type=float, default=None,
+                   help="postprocess.min_area_fraction of the run (default: the config's; 0 "
+                   "before 2026-12-01)")
     p.add_argument("--checkpoints", type=Path, default=None,
                    help="take fold<k>/checkpoint.pt from this run folder instead of training")
     p.add_argument("--out", type=Path, default=REPO / "runs" / "folds" / "default")

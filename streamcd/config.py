@@ -152,13 +152,18 @@ class PostprocessConfig(_Schema):
         True, description="with threshold None: lower the card's threshold per scene from the "
         "background-initialisation frames, by the card's calibration rule (no labels needed)"
     )
-    temporal_mean: int = Field(
-        1, ge=1, le=16, description="threshold the mean of the distance maps of this many "
-        "consecutive frames (this one and the ones before; 1 = each frame alone)"
+    temporal_mean: int | None = Field(
+        None, ge=1, le=16, description="threshold the mean of the distance maps of this many "
+        "consecutive frames (this one and the ones before; 1 = each frame alone); None = the "
+        "model card's value (1 when the card has none)"
     )
     open_px: int = Field(0, ge=0, description="morphological opening kernel size (0 = off)")
-    close_px: int = Field(0, ge=0, description="morphological closing kernel size (0 = off)")
+    close_px: int = Field(5, ge=0, description="morphological closing kernel size (0 = off)")
     min_area: int = Field(0, ge=0, description="blobs smaller than this many pixels are removed")
+    min_area_fraction: float = Field(
+        0.001, ge=0.0, lt=1.0, description="blobs smaller than this share of the frame are "
+        "removed (the same at any resolution; with min_area, the larger of the two applies)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -63,8 +63,10 @@ class FrameProcessor:
     After each median the background manager makes, the threshold is re-calibrated on the
     frames of that median when the model carries a ``calibration`` rule (the card's
     ``scene_threshold``) and the postprocess threshold is not fixed
-    (:mod:`streamcd.postprocess.calibration`). ``max_side``: frames with a longer side are
-    downscaled for the model, the change map is scaled back.
+    (:mod:`streamcd.postprocess.calibration`). The distance maps of the last
+    ``postprocess.temporal_mean`` frames are averaged (unset: the model's ``temporal_mean``, the
+    card's). ``max_side``: frames with a longer side are downscaled for the model, the change
+    map is scaled back.
     """
 
     def __init__(self, model: ChangeModel, background: BackgroundManager,
@@ -80,7 +82,8 @@ class FrameProcessor:
         self._cache = ReferenceCache()
         card_rule: SceneCalibration | None = getattr(model, "calibration", None)
         self.calibration = card_rule if postprocess.ceiling is not None else None
-        self.smooth = TemporalMean(postprocess.config.temporal_mean)
+        self.smooth = TemporalMean(postprocess.config.temporal_mean
+                                   or getattr(model, "temporal_mean", 1))
         self._smoothed_version = -1
 
     def distance(self, image: np.ndarray, reference: np.ndarray, version: int) -> np.ndarray:

@@ -45,6 +45,7 @@ class ModelInfo:
     stride: int
     node: str = ""
     calibration: SceneCalibration | None = None
+    temporal_mean: int = 1
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class ModelServer:
     async def info(self) -> ModelInfo:
         m = self.model
         return ModelInfo(m.card.name, m.provider, m.threshold, m.multiple, m.stride, self.node,
-                         m.calibration)
+                         m.calibration, m.temporal_mean)
 
     async def stats(self) -> ModelStats:
         c = self._runner.counters

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -14,7 +16,7 @@ class MaskPostprocessor:
 
     Steps: foreground iff ``distance > threshold``; morphological opening then closing with
     elliptical kernels (``open_px`` / ``close_px`` wide, 0 = off); connected components (8-way)
-    smaller than ``min_area`` pixels removed. Boxes come in OpenCV label order (raster order of
+    smaller than ``min_area`` pixels or ``min_area_fraction`` of the frame removed. Boxes come in OpenCV label order (raster order of
     each blob's first pixel)::
 
         post = MaskPostprocessor(PostprocessConfig(open_px=3, min_area=50), default_threshold=0.5)
@@ -56,7 +58,7 @@ class MaskPostprocessor:
 
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         areas = stats[1:, cv2.CC_STAT_AREA]  # label 0 is the background
-        keep = areas >= self.config.min_area
+        keep = areas >= self.min_area(mask.size)
         if not keep.all():
             # One table lookup over the label image instead of one pass per removed blob.
             lut = np.zeros(count, np.uint8)
@@ -67,6 +69,10 @@ class MaskPostprocessor:
             for x, y, w, h, a in stats[1:][keep]
         )
         return mask, boxes, cv2.countNonZero(mask) / mask.size
+
+    def min_area(self, pixels: int) -> int:
+        """The smallest blob kept in a frame of ``pixels`` pixels."""
+        return max(self.config.min_area, math.ceil(self.config.min_area_fraction * pixels - 1e-9))
 
 
 def _ellipse(size: int) -> np.ndarray | None:

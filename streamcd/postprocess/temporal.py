@@ -1,5 +1,6 @@
-"""Mean of a stream's last few distance maps: flicker (waves, rain, sensor noise) averages out,
-an object that is there frame after frame does not."""
+"""Mean of a stream's last few distance maps, the earlier ones capped by the newest: flicker
+(waves, rain, sensor noise) that is there in one frame only averages down, an object that is
+there frame after frame does not, and nothing trails behind an object that moved on."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ import numpy as np
 
 
 class TemporalMean:
-    """The mean of the distance maps of the last ``frames`` frames, this one included.
+    """The mean of the distance maps of the last ``frames`` frames, this one included, where
+    each earlier map counts at most as much as this one: per pixel
+    ``mean(d_t, min(d_t, d_t-1), ..., min(d_t, d_t-frames+1))``.
 
-    ``frames`` 1 returns each map unchanged. The history restarts when the map size changes
-    (a new resolution) and at ``reset()``; until it holds ``frames - 1`` maps, the mean is over
-    those it has. Example::
+    An earlier frame can only lower a pixel, never raise it: a one-frame sparkle is averaged
+    down, a place an object has just left gets no trail (a plain mean would keep half of the
+    object there). ``frames`` 1 returns each map unchanged. The history restarts when the map
+    size changes (a new resolution) and at ``reset()``; until it holds ``frames - 1`` maps, the
+    mean is over those it has. Example::
 
         smooth = TemporalMean(2)
         for distance in maps:
@@ -34,7 +39,7 @@ class TemporalMean:
         if self._recent:
             total = distance.astype(np.float32, copy=True)
             for previous in self._recent:
-                total += previous
+                total += np.minimum(previous, distance)
             mean = total * np.float32(1.0 / (len(self._recent) + 1))
         else:
             mean = distance

@@ -23,7 +23,8 @@ class ChangeModel(Protocol):
     (the GPU), and ``distance(ref, images)`` is ``compare(ref, encode(images))`` without
     handing the frames' features out. ``threshold`` is the model card's; a model may also
     carry ``calibration`` (a :class:`~streamcd.postprocess.calibration.SceneCalibration`, the
-    card's per-scene threshold rule), read with ``getattr(model, "calibration", None)``.
+    card's per-scene threshold rule), read with ``getattr(model, "calibration", None)``, and
+    ``temporal_mean`` (the card's ``postprocess.temporal_mean`` default, 1 when absent).
     """
 
     threshold: float

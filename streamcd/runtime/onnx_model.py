@@ -35,6 +35,7 @@ class ModelCard:
     stride: int
     raw: dict[str, Any]
     calibration: SceneCalibration | None = None  # the per-scene threshold rule, if fitted
+    temporal_mean: int = 1  # frames whose distance maps are averaged (postprocess default)
 
     @classmethod
     def read(cls, path: Path) -> ModelCard:
@@ -50,11 +51,14 @@ class ModelCard:
                 stride=int(raw["output"]["stride"]),
                 raw=raw,
                 calibration=SceneCalibration.from_card(raw.get("scene_threshold")),
+                temporal_mean=int(raw.get("temporal_mean", 1)),
             )
         except UnicodeDecodeError as e:  # binary: a graph or checkpoint given as the card
             raise ModelError(not_a_card(path)) from e
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ModelError(f"{path}: not a valid streamcd model card ({type(e).__name__}: {e})") from e
+        if not 1 <= card.temporal_mean <= 16:
+            raise ModelError(f"{path}: temporal_mean {card.temporal_mean} is not in 1..16")
         for graph in (card.encoder, card.head):
             if not graph.exists():
                 raise ModelError(f"{path}: model file {graph.name} is missing next to the card")
@@ -122,6 +126,7 @@ class OnnxChangeModel:
         self.threads = options.intra_op_num_threads
         self.threshold = card.threshold
         self.calibration = card.calibration
+        self.temporal_mean = card.temporal_mean
         self.multiple = card.multiple
         self.stride = card.stride
         self._enc_in = self._encoder.get_inputs()[0].name

@@ -246,7 +246,8 @@ def adapt(cfg: AdaptConfig) -> AdaptResult:
     torch.save({
         "net": net.cfg.as_dict(), "state_dict": net.state_dict(), "threshold": threshold,
         "validation": {"mean_f": f_after, "per_video_f": {video.key: f_after}},
-        "train": base.get("train", {}), "adapt": info,
+        # tuned for this camera: its maps are sharp, averaging frames only blurs moving objects
+        "train": {**base.get("train", {}), "temporal_mean": 1}, "adapt": info,
     }, checkpoint)
     card = export_onnx(checkpoint, out, name, extra={"adapt": info})
 

@@ -55,6 +55,10 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fit the per-scene threshold rule on K extra networks that each leave "
                         "1/K of the training videos out: K+1 trainings, best measured on new "
                         "cameras (default 4); 0: on the training videos' validation frames")
+    parser.add_argument("--temporal-mean", type=int, default=2, metavar="N",
+                        help="the card's postprocess.temporal_mean (used where a pipeline leaves it "
+                        "unset): average the distance maps of N frames; 2 (default) is best "
+                        "measured on new cameras, 1 on the cameras the model trained on")
     parser.add_argument("--alternates", type=float, default=0.0,
                         help="probability of pairing a query with a median of another stretch of "
                         "its video's frames instead of the run-time reference")
@@ -67,6 +71,8 @@ def recipe_from_args(args: argparse.Namespace, **run) -> TrainConfig:
     from .loop import TrainConfig
     from .net import NetConfig
 
+    if not 1 <= args.temporal_mean <= 16:
+        raise StreamcdError(f"--temporal-mean {args.temporal_mean}: give 1 (each frame alone) to 16")
     mlso = not args.no_mlso
     net = NetConfig(encoder=args.encoder, distance=args.distance, attention=args.attention,
                     side_weights=(1.0, 1.0, 1.0) if mlso else (0.0, 0.0, 1.0),
@@ -74,7 +80,7 @@ def recipe_from_args(args: argparse.Namespace, **run) -> TrainConfig:
     augment = AugmentConfig(paste_prob=args.paste, alternate_prob=args.alternates)
     return TrainConfig(batch=args.batch, lr=args.lr, loss=args.loss, tau=args.tau, margin=args.margin,
                        ucsd_weight=args.ucsd_weight, reference_median=args.reference_median,
-                       rule_folds=args.rule_folds,
+                       rule_folds=args.rule_folds, temporal_mean=args.temporal_mean,
                        beta=(0.5, 0.5, 0.5) if mlso else (0.0, 0.0, 0.0), net=net, augment=augment, **run)
 
 

@@ -86,6 +86,7 @@ def export_onnx(checkpoint: Path, out_dir: Path, name: str = "default", extra: d
         "features": k,
         "threshold": round(float(ckpt["threshold"]), 4),
         **({"scene_threshold": ckpt["scene_threshold"]} if ckpt.get("scene_threshold") else {}),
+        "temporal_mean": int(ckpt.get("train", {}).get("temporal_mean", 1)),
         "net": ckpt["net"],
         "validation": ckpt.get("validation", {}),
         "train": ckpt.get("train", {}),

@@ -46,6 +46,9 @@ class TrainConfig:
     # this many extra networks that each leave a share of the training videos out
     # (streamcd.train.crossfit); 0: on the training videos' own validation frames.
     rule_folds: int = 0
+    # The card's postprocess.temporal_mean (what a pipeline that leaves it unset uses): 2 averages
+    # two frames' distance maps, better on new cameras, worse on the ones trained on (MODEL_CARD.md).
+    temporal_mean: int = 1
     backbone_lr_scale: float = 0.3  # lr factor of a pretrained trunk
     seed: int = 0
     threads: int | None = None

@@ -10,6 +10,12 @@ from streamcd.frames import Box
 from streamcd.postprocess import MaskPostprocessor
 
 
+def raw(**settings) -> PostprocessConfig:
+    """A postprocess config without the default clean-up (closing, small-blob removal), plus
+    ``settings``: each test switches on only what it measures."""
+    return PostprocessConfig(**{"close_px": 0, "min_area_fraction": 0.0, **settings})
+
+
 def rects(shape, *boxes, value=1.0):
     """A float32 distance map: 0 everywhere, ``value`` inside each (x, y, w, h)."""
     d = np.zeros(shape, np.float32)
@@ -35,7 +41,7 @@ def rects(shape, *boxes, value=1.0):
     ],
 )
 def test_threshold(config_threshold, default, value, foreground):
-    post = MaskPostprocessor(PostprocessConfig(threshold=config_threshold), default)
+    post = MaskPostprocessor(raw(threshold=config_threshold), default)
     mask, boxes, fraction = post(rects((20, 30), (5, 5, 10, 10), value=value))
     assert post.threshold == (config_threshold or default)
     assert mask.dtype == np.uint8 and mask.shape == (20, 30)
@@ -52,15 +58,15 @@ def test_threshold(config_threshold, default, value, foreground):
     ("config", "area", "speck", "hole", "corner"),
     [
         # no clean-up: 20x20 square with a 1-pixel hole (399) + an isolated pixel
-        (PostprocessConfig(), 400, True, True, True),
+        (raw(), 400, True, True, True),
         # a 1-pixel kernel is a no-op
-        (PostprocessConfig(open_px=1, close_px=1), 400, True, True, True),
+        (raw(open_px=1, close_px=1), 400, True, True, True),
         # opening with a 3x3 ellipse (a cross): the speck and the square's 4 corners go
-        (PostprocessConfig(open_px=3), 395, False, True, False),
+        (raw(open_px=3), 395, False, True, False),
         # closing fills the hole, keeps the speck and the corners
-        (PostprocessConfig(close_px=3), 401, True, False, True),
+        (raw(close_px=3), 401, True, False, True),
         # opening first (speck, corners gone), then closing fills the hole
-        (PostprocessConfig(open_px=3, close_px=3), 396, False, False, False),
+        (raw(open_px=3, close_px=3), 396, False, False, False),
     ],
 )
 def test_morphology(config, area, speck, hole, corner):
@@ -78,17 +84,17 @@ def test_morphology(config, area, speck, hole, corner):
 def test_larger_kernels_remove_thin_lines_and_close_gaps():
     # a square and a 2-pixel-thick line: opening with 5 pixels keeps only the square
     d = rects((60, 60), (5, 5, 30, 30), (5, 45, 50, 2))
-    _, boxes, _ = MaskPostprocessor(PostprocessConfig(open_px=5), 0.5)(d)
+    _, boxes, _ = MaskPostprocessor(raw(open_px=5), 0.5)(d)
     assert [(b.x, b.y, b.w, b.h) for b in boxes] == [(5, 5, 30, 30)]
     # two squares 2 pixels apart, 2 pixels from the left edge: closing joins them and does
     # not grow the blob out to the edge
     two = rects((20, 40), (2, 5, 10, 10), (14, 5, 10, 10))
-    _, boxes, _ = MaskPostprocessor(PostprocessConfig(close_px=5), 0.5)(two)
+    _, boxes, _ = MaskPostprocessor(raw(close_px=5), 0.5)(two)
     assert [(b.x, b.y, b.w, b.h) for b in boxes] == [(2, 5, 22, 10)]
 
 
 @pytest.mark.parametrize(
-    "config", [PostprocessConfig(open_px=5), PostprocessConfig(close_px=5)]
+    "config", [raw(open_px=5), raw(close_px=5)]
 )
 def test_blob_on_the_image_edge_keeps_its_edge_pixels(config):
     _, boxes, _ = MaskPostprocessor(config, 0.5)(rects((20, 40), (0, 5, 10, 10)))
@@ -111,7 +117,7 @@ BLOBS = [(1, 1, 2, 2), (10, 1, 5, 5), (20, 10, 10, 10)]
 )
 def test_min_area(min_area, kept):
     mask, boxes, fraction = MaskPostprocessor(
-        PostprocessConfig(min_area=min_area), 0.5
+        raw(min_area=min_area), 0.5
     )(rects((32, 32), *BLOBS))
     assert sorted(b.area for b in boxes) == kept
     assert int((mask == 255).sum()) == sum(kept)
@@ -127,7 +133,7 @@ def test_boxes_of_shapes():
     d[10:12, 3:13] = 1  # ... and foot; box is 10x10, area smaller than w*h
     d[20, 20] = d[21, 21] = 1  # two diagonal pixels: one blob (8-connectivity)
     d[25:28, 30:39] = 1  # a 9x3 rectangle
-    _, boxes, _ = MaskPostprocessor(PostprocessConfig(), 0.5)(d)
+    _, boxes, _ = MaskPostprocessor(raw(), 0.5)(d)
     assert set(boxes) == {
         Box(3, 2, 10, 10, 20 + 20 - 4),
         Box(20, 20, 2, 2, 2),
@@ -137,7 +143,7 @@ def test_boxes_of_shapes():
 
 
 def test_accepts_other_float_types_and_rejects_non_2d():
-    post = MaskPostprocessor(PostprocessConfig(), 0.5)
+    post = MaskPostprocessor(raw(), 0.5)
     mask, boxes, _ = post(rects((8, 8), (0, 0, 2, 2)).astype(np.float64))
     assert mask.dtype == np.uint8 and len(boxes) == 1
     with pytest.raises(ValueError, match="2-D"):
@@ -145,7 +151,40 @@ def test_accepts_other_float_types_and_rejects_non_2d():
 
 
 def test_empty_map():
-    mask, boxes, fraction = MaskPostprocessor(PostprocessConfig(min_area=10), 0.5)(
+    mask, boxes, fraction = MaskPostprocessor(raw(min_area=10), 0.5)(
         np.zeros((1080, 1920), np.float32)
     )
     assert not mask.any() and boxes == () and fraction == 0.0
+
+
+@pytest.mark.parametrize(
+    ("shape", "fraction", "kept"),
+    [
+        ((32, 32), 0.0, [4, 25, 100]),  # off
+        ((32, 32), 4 / 1024, [4, 25, 100]),  # a blob of exactly the share is kept
+        ((32, 32), 5 / 1024, [25, 100]),
+        ((64, 64), 5 / 1024, [25, 100]),  # 4x the pixels: 20 pixels is the cut
+        ((64, 64), 26 / 4096, [100]),
+    ],
+)
+def test_min_area_fraction_scales_with_the_frame(shape, fraction, kept):
+    _, boxes, _ = MaskPostprocessor(raw(min_area_fraction=fraction), 0.5)(rects(shape, *BLOBS))
+    assert sorted(b.area for b in boxes) == kept
+
+
+def test_the_larger_of_min_area_and_min_area_fraction_applies():
+    d = rects((32, 32), *BLOBS)
+    for config, kept in ((raw(min_area=26, min_area_fraction=5 / 1024), [100]),
+                         (raw(min_area=5, min_area_fraction=26 / 1024), [100]),
+                         (raw(min_area=5, min_area_fraction=1 / 1024), [25, 100])):
+        _, boxes, _ = MaskPostprocessor(config, 0.5)(d)
+        assert sorted(b.area for b in boxes) == kept
+
+
+def test_default_clean_up_fills_pinholes_and_drops_specks():
+    # 320x240 frame: a 40x30 object with a 1-pixel hole, and a 5x5 speck (25 < 0.1 % of 76800)
+    d = rects((240, 320), (100, 100, 40, 30), (10, 10, 5, 5))
+    d[115, 120] = 0
+    mask, boxes, _ = MaskPostprocessor(PostprocessConfig(), 0.5)(d)
+    assert [(b.x, b.y, b.w, b.h) for b in boxes] == [(100, 100, 40, 30)]
+    assert mask[115, 120] == 255 and not mask[10:15, 10:15].any()
