@@ -17,9 +17,11 @@ RUNS=${RUNS:-runs/folds}
 B0="--baseline-dir $RUNS/baselines"
 ROOT=$PWD
 ABS_DATA=$(cd "$DATA" && pwd)
-# Rows measured before 2026-12-01 fitted the per-scene rule on the training videos (--rule-folds 0)
-# and thresholded each frame's map alone (--temporal-mean 1); the last block measures both changes.
-run() { python benchmarks/unseen_folds.py --data "$DATA" --max-steps 2000 --minutes 14 --threads 1 --median all --rule-folds 0 --temporal-mean 1 "$@"; }
+# Rows measured before 2026-12-01 fitted the per-scene rule on the training videos (--rule-folds 0),
+# thresholded each frame's map alone (--temporal-mean 1) and had no mask clean-up (--close-px 0
+# --min-area-fraction 0); the last two blocks measure these changes.
+OLD="--close-px 0 --min-area-fraction 0"
+run() { python benchmarks/unseen_folds.py --data "$DATA" --max-steps 2000 --minutes 14 --threads 1 --median all --rule-folds 0 --temporal-mean 1 $OLD "$@"; }
 fast() { run --widths 8 16 32 --embed 8 16 24 "$@"; }   # the `default` (fast) recipe
 python benchmarks/unseen_folds.py --data "$DATA" --baselines mog2,knn,subsense --out "$RUNS/baselines"
 for fold in 0 1 2 3 4; do
@@ -36,7 +38,7 @@ for fold in 0 1 2 3 4; do
 done
 # the run-time "still" median (now the default): the same checkpoints re-scored, the shipped
 # 3000-step recipe trained with the current code, and the recipe changes tried with it
-still() { python benchmarks/unseen_folds.py --data "$DATA" --minutes 14 --threads 2 --widths 8 16 32 --embed 8 16 24 --median still --rule-folds 0 --temporal-mean 1 "$@"; }
+still() { python benchmarks/unseen_folds.py --data "$DATA" --minutes 14 --threads 2 --widths 8 16 32 --embed 8 16 24 --median still --rule-folds 0 --temporal-mean 1 $OLD "$@"; }
 for fold in 0 1 2 3 4; do
   for r in fast3k fast3k-seed1 fast2k-seed1 fast6k; do
     still --fold "$fold" --checkpoints "$RUNS/$r" --out "$RUNS/$r-still"
@@ -49,15 +51,25 @@ for fold in 0 1 2 3 4; do
 done
 # the cross-fitted rule (streamcd train --rule-folds 4: 4 extra networks per fold, each without a
 # quarter of the fold's training videos; ~12 min per fold) on the default3k networks, then the
-# temporal mean of 2 distance maps on top (same networks and rules, re-scored only)
+# capped temporal mean of 2 distance maps on top (same networks and rules, re-scored only)
 cross() { python benchmarks/unseen_folds.py --data "$DATA" --threads 2 --widths 8 16 32 --embed 8 16 24 --median still --rule-folds 4 "$@"; }
 for fold in 0 1 2 3 4; do
-  cross --fold "$fold" --temporal-mean 1 --checkpoints "$RUNS/default3k" --out "$RUNS/crossfit4"
-  cross --fold "$fold" --temporal-mean 2 --checkpoints "$RUNS/crossfit4" --out "$RUNS/crossfit4-tm2"
-  cross --fold "$fold" --temporal-mean 1 --checkpoints "$RUNS/fast3k-seed1" --out "$RUNS/crossfit4-seed1"
+  cross --fold "$fold" --temporal-mean 1 $OLD --checkpoints "$RUNS/default3k" --out "$RUNS/crossfit4"
+  cross --fold "$fold" --temporal-mean 2 $OLD --checkpoints "$RUNS/crossfit4" --out "$RUNS/crossfit4-tm2"
+  cross --fold "$fold" --temporal-mean 1 $OLD --checkpoints "$RUNS/fast3k-seed1" --out "$RUNS/crossfit4-seed1"
 done
 python benchmarks/unseen_folds.py --summary "$RUNS"/{default3k,crossfit4,crossfit4-tm2,fast3k-seed1-still,crossfit4-seed1} $B0
-python benchmarks/unseen_folds.py --summary "$RUNS/crossfit4-tm2" $B0 --per-video unseen
+# the shipped post-processing (2026-12-01): closing 5 px + blobs under 0.1 % of the frame removed
+# (the config defaults), with and without the card's capped 2-frame temporal mean; the same
+# networks and rules re-scored; then the whole recipe trained and cross-fitted with seed 2
+for fold in 0 1 2 3 4; do
+  cross --fold "$fold" --temporal-mean 2 --checkpoints "$RUNS/crossfit4" --out "$RUNS/crossfit4-clean"
+  cross --fold "$fold" --temporal-mean 1 --checkpoints "$RUNS/crossfit4" --out "$RUNS/crossfit4-clean-tm1"
+  cross --fold "$fold" --temporal-mean 2 --checkpoints "$RUNS/crossfit4-seed1" --out "$RUNS/crossfit4-seed1-clean"
+  cross --fold "$fold" --temporal-mean 2 --max-steps 3000 --minutes 14 --seed 2 --out "$RUNS/seed2"
+done
+python benchmarks/unseen_folds.py --summary "$RUNS"/{crossfit4,crossfit4-tm2,crossfit4-clean-tm1,crossfit4-clean,crossfit4-seed1,crossfit4-seed1-clean,seed2} $B0
+python benchmarks/unseen_folds.py --summary "$RUNS/crossfit4-clean" $B0 --per-video unseen
 for r in fast6k fast3k fast3k-seed1 base2k fast2k-seed1 default3k; do
   (cd benchmarks && python threshold_headroom.py "$ROOT/$RUNS/$r" --data "$ABS_DATA" --median still)
 done

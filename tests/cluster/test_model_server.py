@@ -50,3 +50,11 @@ def test_reference_cache(server, key, reference, missing):
     asyncio.run(_ask(server, [("cam", ("run", 1, (160, 128)), frames[1], frames[0])]))
     [answer] = asyncio.run(_ask(server, [("cam", key, frames[2], frames[0] if reference else None)]))
     assert (isinstance(answer, str) and answer == MISSING) == missing
+
+
+def test_info_hands_streams_what_the_card_says_about_postprocessing(server):
+    info = asyncio.run(server.info())
+    model = server.model
+    assert (info.threshold, info.calibration, info.temporal_mean) == (
+        model.threshold, model.calibration, model.temporal_mean)
+    assert info.temporal_mean == 2  # the shipped default card: 2-frame mean for new cameras

@@ -110,6 +110,8 @@ def _edit_card(**changes):
         ),
         (_edit_card(threshold=None), "card", "not a valid streamcd model card.*threshold"),
         (_edit_card(input="NHWC"), "card", "not a valid streamcd model card"),
+        (_edit_card(temporal_mean=0), "card", "temporal_mean 0 is not in 1..16"),
+        (_edit_card(temporal_mean="two"), "card", "not a valid streamcd model card"),
         (lambda f: (f / "default.json").unlink(), "card", "model card not found"),
         (lambda f: (f / "default.json").unlink(), "folder", "expected exactly one model card"),
         (
@@ -124,6 +126,17 @@ def test_broken_models_raise_model_error(model_copy, damage, target, match):
     path = model_copy / "default.json" if target == "card" else model_copy
     with pytest.raises(ModelError, match=match):
         OnnxChangeModel.load(path, provider="cpu")
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 1), (1, 1), (3, 3)])
+def test_the_card_temporal_mean_reaches_the_model(model_copy, value, expected):
+    _edit_card(temporal_mean=value)(model_copy)  # None: a card from before the key existed
+    assert OnnxChangeModel.load(model_copy, provider="cpu").temporal_mean == expected
+
+
+def test_shipped_cards_average_two_frames_for_new_cameras_and_one_for_trained_ones():
+    assert OnnxChangeModel.load(None, "default", provider="cpu").temporal_mean == 2
+    assert OnnxChangeModel.load(None, "accurate", provider="cpu").temporal_mean == 1
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,8 @@ def base(tmp_path_factory):
     path = tmp_path_factory.mktemp("base") / "checkpoint.pt"
     torch.save({
         "net": NET.as_dict(), "state_dict": ChangeNet(NET).eval().state_dict(), "threshold": 0.5,
-        "validation": {"mean_f": 0.5}, "train": {"loss": "tcl", "tau": 0.1, "augment": {"crop": 64}},
+        "validation": {"mean_f": 0.5}, "train": {"loss": "tcl", "tau": 0.1, "augment": {"crop": 64},
+                                                  "temporal_mean": 2},
     }, path)
     return path
 
@@ -76,6 +77,8 @@ def test_adapted_card_loads(adapted):
     assert model.compare(model.encode(frames[:1]), model.encode(frames)).shape == (2, 60, 80)
     net, ckpt = load_checkpoint(adapted.checkpoint)
     assert net.cfg == NET and ckpt["adapt"]["steps"] == adapted.steps == 4
+    # tuned for this camera: each frame's map alone, whatever the base card averaged
+    assert model.temporal_mean == 1 and ckpt["train"]["temporal_mean"] == 1
 
 
 @pytest.mark.slow

@@ -68,6 +68,7 @@ def test_model_card(exported):
     assert raw["net"] == NET.as_dict() and raw["features"] == len(NET.widths)
     assert raw["input"] == {"layout": "NHWC", "dtype": "uint8", "channels": "BGR", "multiple": 8}
     assert raw["validation"]["mean_f"] == 0.5 and raw["train"]["steps"] == 1
+    assert raw["temporal_mean"] == 1  # a train record without one: each frame alone
     model = OnnxChangeModel.load(card, provider="cpu")
     assert model.threshold == pytest.approx(0.4322)
     for n, w, h in [(1, 320, 240), (3, 160, 120)]:
@@ -77,6 +78,17 @@ def test_model_card(exported):
             h // 2,
             w // 2,
         )
+
+
+@pytest.mark.slow
+def test_the_card_carries_the_recipe_temporal_mean(exported, tmp_path):
+    checkpoint, _ = exported
+    ckpt = torch.load(checkpoint, weights_only=False)
+    ckpt["train"]["temporal_mean"] = 2
+    torch.save(ckpt, tmp_path / "c.pt")
+    card = export_onnx(tmp_path / "c.pt", tmp_path, "tm")
+    assert json.loads(card.read_text())["temporal_mean"] == 2
+    assert OnnxChangeModel.load(card, provider="cpu").temporal_mean == 2
 
 
 def test_checkpoint_with_pre_trunk_keys_loads(tmp_path):
