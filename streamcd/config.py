@@ -154,8 +154,8 @@ class PostprocessConfig(_Schema):
     )
     temporal_mean: int | None = Field(
         None, ge=1, le=16, description="threshold the mean of the distance maps of this many "
-        "consecutive frames (this one and the ones before; 1 = each frame alone); None = the "
-        "model card's value (1 when the card has none)"
+        "consecutive frames, each earlier one capped by this frame's (no trail behind a moving "
+        "object; 1 = each frame alone); None = the model card's value (1 when it has none)"
     )
     open_px: int = Field(0, ge=0, description="morphological opening kernel size (0 = off)")
     close_px: int = Field(5, ge=0, description="morphological closing kernel size (0 = off)")

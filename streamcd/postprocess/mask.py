@@ -16,8 +16,8 @@ class MaskPostprocessor:
 
     Steps: foreground iff ``distance > threshold``; morphological opening then closing with
     elliptical kernels (``open_px`` / ``close_px`` wide, 0 = off); connected components (8-way)
-    smaller than ``min_area`` pixels or ``min_area_fraction`` of the frame removed. Boxes come in OpenCV label order (raster order of
-    each blob's first pixel)::
+    smaller than ``min_area`` pixels or than ``min_area_fraction`` of the frame removed. Boxes
+    come in OpenCV label order (raster order of each blob's first pixel)::
 
         post = MaskPostprocessor(PostprocessConfig(open_px=3, min_area=50), default_threshold=0.5)
         mask, boxes, fraction = post(distance)
@@ -72,7 +72,8 @@ class MaskPostprocessor:
 
     def min_area(self, pixels: int) -> int:
         """The smallest blob kept in a frame of ``pixels`` pixels."""
-        return max(self.config.min_area, math.ceil(self.config.min_area_fraction * pixels - 1e-9))
+        share = round(self.config.min_area_fraction * pixels, 6)  # 0.001 * 1000 is not 1.0 exactly
+        return max(self.config.min_area, math.ceil(share))
 
 
 def _ellipse(size: int) -> np.ndarray | None:
