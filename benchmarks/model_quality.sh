@@ -7,7 +7,7 @@
 #  - ablation: recipe variants trained without fold 1 (cameraJitter/traffic + 3 UCSD clips),
 #    each scored on the left-out videos (unseen) and on the held-out frames of the others (seen).
 # MOG2, KNN and SuBSENSE (bgslibrary) run once on every video into runs/folds/baselines.
-# Every run: 2000 steps on 1 thread (capped at 14 min) unless said; the whole script takes ~4.5 h on 2 cores.
+# Every run: 2000 steps on 1 thread (capped at 14 min) unless said; the whole script takes ~7 h on 2 cores.
 # Rows measured before 2026-11-30 evening used the plain run-time median: they run with --median all;
 # the rows of the "Run-time reference" section (still median, 3000-step default) follow them.
 # Run from the repository root: bash benchmarks/model_quality.sh
