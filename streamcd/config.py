@@ -34,6 +34,8 @@ class ReconnectConfig(_Schema):
 
 #: Hardware video decoders FFmpeg can use through PyAV (cuda = NVDEC).
 HwAccel = Literal["cuda", "vaapi"]
+#: Most frames ``postprocess.temporal_mean`` (and a model card's ``temporal_mean``) may average.
+TEMPORAL_MEAN_MAX = 16
 HWACCEL_HELP = "hardware decode (cuda = NVIDIA NVDEC); software decode when unavailable"
 
 
@@ -153,9 +155,10 @@ class PostprocessConfig(_Schema):
         "background-initialisation frames, by the card's calibration rule (no labels needed)"
     )
     temporal_mean: int | None = Field(
-        None, ge=1, le=16, description="threshold the mean of the distance maps of this many "
-        "consecutive frames, each earlier one capped by this frame's (no trail behind a moving "
-        "object; 1 = each frame alone); None = the model card's value (1 when it has none)"
+        None, ge=1, le=TEMPORAL_MEAN_MAX, description="threshold the mean of the distance maps "
+        "of this many consecutive frames, each earlier one capped by this frame's (no trail "
+        "behind a moving object; 1 = each frame alone); None = the model card's value (1 when "
+        "it has none)"
     )
     open_px: int = Field(0, ge=0, description="morphological opening kernel size (0 = off)")
     close_px: int = Field(5, ge=0, description="morphological closing kernel size (0 = off)")

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ModelConfig, TensorrtConfig
+from ..config import TEMPORAL_MEAN_MAX, ModelConfig, TensorrtConfig
 from ..errors import ModelError
 from ..postprocess.calibration import SceneCalibration
 from .assets import not_a_card, resolve_card
@@ -57,8 +57,9 @@ class ModelCard:
             raise ModelError(not_a_card(path)) from e
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ModelError(f"{path}: not a valid streamcd model card ({type(e).__name__}: {e})") from e
-        if not 1 <= card.temporal_mean <= 16:
-            raise ModelError(f"{path}: temporal_mean {card.temporal_mean} is not in 1..16")
+        if not 1 <= card.temporal_mean <= TEMPORAL_MEAN_MAX:
+            raise ModelError(
+                f"{path}: temporal_mean {card.temporal_mean} is not in 1..{TEMPORAL_MEAN_MAX}")
         for graph in (card.encoder, card.head):
             if not graph.exists():
                 raise ModelError(f"{path}: model file {graph.name} is missing next to the card")

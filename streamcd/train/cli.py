@@ -67,12 +67,14 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
 def recipe_from_args(args: argparse.Namespace, **run) -> TrainConfig:
     """TrainConfig from the options of :func:`add_recipe_arguments` plus run settings
     (``data``, ``out``, ``minutes``, ``max_steps``, ``exclude``, ``threads``, ...)."""
+    from ..config import TEMPORAL_MEAN_MAX
     from .augment import AugmentConfig
     from .loop import TrainConfig
     from .net import NetConfig
 
-    if not 1 <= args.temporal_mean <= 16:
-        raise StreamcdError(f"--temporal-mean {args.temporal_mean}: give 1 (each frame alone) to 16")
+    if not 1 <= args.temporal_mean <= TEMPORAL_MEAN_MAX:
+        raise StreamcdError(f"--temporal-mean {args.temporal_mean}: give 1 (each frame alone) to "
+                            f"{TEMPORAL_MEAN_MAX}")
     mlso = not args.no_mlso
     net = NetConfig(encoder=args.encoder, distance=args.distance, attention=args.attention,
                     side_weights=(1.0, 1.0, 1.0) if mlso else (0.0, 0.0, 1.0),
