@@ -107,8 +107,7 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
         rows[video.key] = {"left_out": video.key in excluded, **_scores(video, results),
                            "ms_per_frame": 1000 * seconds / video.count}
         log.info("%s: %s (%.0f s)", video.key, rows[video.key], time.perf_counter() - started)
-    saved = torch.load(checkpoint, weights_only=False)
-    train_info = saved["train"]
+    train_info = saved["train"]  # as exported: re-loaded after calibrating, updated in place
     return {"fold": args.fold, "folds": args.folds, "excluded": excluded, "threshold": model.threshold,
             "median": args.median, "temporal_mean": model.temporal_mean,
             "close_px": postprocess.close_px, "min_area_fraction": postprocess.min_area_fraction,
