@@ -44,7 +44,7 @@ def test_no_scene_is_an_error():
         fit_calibration([], ceiling=0.8)
 
 
-def test_calibrate_command_stores_the_rule_and_export_carries_it(tmp_path, shared_data, capsys):
+def test_calibrate_command_stores_the_rule_and_export_carries_it(tmp_path, core_data, capsys):
     import shutil
 
     import torch
@@ -60,11 +60,11 @@ def test_calibrate_command_stores_the_rule_and_export_carries_it(tmp_path, share
     saved = torch.load(checkpoint, weights_only=False)
     saved.pop("scene_threshold", None)
     # a checkpoint trained without traffic and the UCSD clips: only highway is a validation scene
-    ucsd = sorted(p.name.rstrip("_") for p in (shared_data / "ucsd").iterdir() if p.is_dir())
+    ucsd = sorted(p.name.rstrip("_") for p in (core_data / "ucsd").iterdir() if p.is_dir())
     saved["train"]["exclude"] = ["cameraJitter/traffic"] + [f"ucsd/{n}" for n in ucsd]
     torch.save(saved, checkpoint)
 
-    assert main(["calibrate", str(checkpoint), "--data", str(shared_data)]) == 0
+    assert main(["calibrate", str(checkpoint), "--data", str(core_data)]) == 0
     assert "scene threshold min(card" in capsys.readouterr().out
     rule = torch.load(checkpoint, weights_only=False)["scene_threshold"]
     assert rule["quantile"] in QUANTILES and rule["scale"] in SCALES and rule["frames"] == 15

@@ -74,10 +74,10 @@ def test_train_config_survives_the_checkpoint_record():
     assert TrainConfig.from_record(old).rule_folds == 0  # an older checkpoint: today's default
 
 
-def test_no_scored_video_was_seen_by_the_network_that_scored_it(shared_data, tmp_path, monkeypatch):
+def test_no_scored_video_was_seen_by_the_network_that_scored_it(core_data, tmp_path, monkeypatch):
     from streamcd.train import crossfit
 
-    ucsd = ucsd_clips(shared_data)
+    ucsd = ucsd_clips(core_data)
     kept = ucsd[:3]
     exclude = tuple(f"ucsd/{n}" for n in ucsd[3:])
     trained, scored = [], []
@@ -93,7 +93,7 @@ def test_no_scored_video_was_seen_by_the_network_that_scored_it(shared_data, tmp
 
     monkeypatch.setattr(crossfit, "fit_network", recording_fit)
     monkeypatch.setattr(crossfit, "video_scene", recording_scene)
-    cfg = TrainConfig(data=shared_data, out=tmp_path, max_steps=10, minutes=2, threads=2, exclude=exclude,
+    cfg = TrainConfig(data=core_data, out=tmp_path, max_steps=10, minutes=2, threads=2, exclude=exclude,
                       rule_folds=2, net=NetConfig(widths=(8, 16, 32), embed=(8, 16, 24)))
     fit = cross_fitted_calibration(cfg, ceiling=0.8)
 
@@ -105,7 +105,7 @@ def test_no_scored_video_was_seen_by_the_network_that_scored_it(shared_data, tmp
     assert fit.rule.quantile in CROSS_FIT_QUANTILES and fit.method.startswith("cross-fitted: 2 networks")
 
 
-def test_calibrate_command_cross_fits_and_records_it(shared_data, tmp_path, capsys):
+def test_calibrate_command_cross_fits_and_records_it(core_data, tmp_path, capsys):
     import torch
 
     from streamcd.cli import main
@@ -114,11 +114,11 @@ def test_calibrate_command_cross_fits_and_records_it(shared_data, tmp_path, caps
     checkpoint = tmp_path / "model.pt"
     shutil.copyfile(REPO / "export" / "default.pt", checkpoint)
     saved = torch.load(checkpoint, weights_only=False)
-    ucsd = ucsd_clips(shared_data)
+    ucsd = ucsd_clips(core_data)
     saved["train"].update(exclude=[f"ucsd/{n}" for n in ucsd[2:]], max_steps=10, threads=2)
     torch.save(saved, checkpoint)
 
-    assert main(["calibrate", str(checkpoint), "--data", str(shared_data), "--rule-folds", "2"]) == 0
+    assert main(["calibrate", str(checkpoint), "--data", str(core_data), "--rule-folds", "2"]) == 0
     assert "fitted on cross-fitted: 2 networks" in capsys.readouterr().out
     after = torch.load(checkpoint, weights_only=False)
     assert after["train"]["rule_folds"] == 2
@@ -128,9 +128,9 @@ def test_calibrate_command_cross_fits_and_records_it(shared_data, tmp_path, caps
     assert all(torch.equal(after["state_dict"][k], weights[k]) for k in weights)  # only the rule moved
 
 
-def test_nothing_to_leave_out_gives_no_cross_fit(shared_data, tmp_path, caplog):
-    ucsd = ucsd_clips(shared_data)
-    cfg = TrainConfig(data=shared_data, out=tmp_path, rule_folds=4,
+def test_nothing_to_leave_out_gives_no_cross_fit(core_data, tmp_path, caplog):
+    ucsd = ucsd_clips(core_data)
+    cfg = TrainConfig(data=core_data, out=tmp_path, rule_folds=4,
                       exclude=("cameraJitter/traffic", *(f"ucsd/{n}" for n in ucsd)))
     with caplog.at_level("WARNING", logger="streamcd.train.crossfit"):
         assert cross_fitted_calibration(cfg, ceiling=0.8) is None  # no network trained either

@@ -15,10 +15,10 @@ from streamcd.train.data import (
 
 
 @pytest.mark.parametrize(("method", "median"), [("all", temporal_median), ("still", still_median)])
-def test_cdnet_training_pairs_use_the_requested_median(shared_data, highway, method, median):
+def test_cdnet_training_pairs_use_the_requested_median(core_data, highway, method, median):
     video = CdnetVideo.open(highway)
     warmup = np.stack([_read(video.input_path(n)) for n in cdnet_reference_numbers(video)])
-    train, val = cdnet_train_val(shared_data / "cdnet2014", step=50, method=method,
+    train, val = cdnet_train_val(core_data / "cdnet2014", step=50, method=method,
                                  exclude=("cameraJitter/traffic",))
     assert [v.name for v in train] == ["baseline/highway"]
     np.testing.assert_array_equal(train[0].reference, median(warmup))
