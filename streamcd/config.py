@@ -102,8 +102,40 @@ SourceConfig = Annotated[
 # Background
 
 
+class BankConfig(_Schema):
+    """The adaptive feature bank (``background.model: bank``): see streamcd.background.bank."""
+
+    samples: int = Field(8, ge=1, le=64, description="reference feature samples per pixel")
+    matches: int = Field(2, ge=1, description="a pixel is background when this many samples are "
+                         "within its threshold (its distance is the matches-th smallest)")
+    subsample: int = Field(16, ge=1, description="a background pixel replaces a sample (and one "
+                           "of a neighbour's) with probability 1/subsample per frame")
+    dynamic_factor: float = Field(3.0, ge=0.0, description="per-pixel threshold = max(base, "
+                                  "dynamic_factor x running mean of the pixel's distance)")
+    mean_frames: int = Field(100, ge=1, description="the running mean forgets over about this "
+                             "many frames")
+    dtype: Literal["auto", "float32", "float16"] = Field(
+        "auto", description="storage of the samples; auto: float16 when float32 would take more "
+        "than 32 MB per stream (720p and up)")
+
+    @model_validator(mode="after")
+    def _matches_fit(self) -> BankConfig:
+        if self.matches > self.samples:
+            raise ValueError(f"background.bank.matches ({self.matches}) cannot exceed samples "
+                             f"({self.samples})")
+        return self
+
+
 class BackgroundConfig(_Schema):
     """How the reference background is created, kept up to date and persisted."""
+
+    model: Literal["bank", "reference"] = Field(
+        "bank", description="bank: per-pixel feature samples from several frames, updated where "
+        "the mask says background, per-pixel thresholds (adapts to waving trees, objects that "
+        "leave, light changes); reference: one reference image (the median), fixed unless "
+        "update_rate > 0"
+    )
+    bank: BankConfig = BankConfig()
 
     init: Literal["median", "image", "cdnet"] = Field(
         "median",

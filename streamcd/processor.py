@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from .background import BackgroundManager
+from .background.bank import BankSettings, FeatureBank
 from .frames import Frame, Result, StreamEvent
 from .postprocess import MaskPostprocessor
 from .postprocess.calibration import MIN_FRAMES, SceneCalibration
@@ -57,17 +58,29 @@ class ReferenceCache:
         return self.features
 
 
+#: ``background.bank.dtype: auto`` stores the samples in float16 above this many bytes.
+BANK_FLOAT32_MAX_BYTES = 32 * 2**20
+
+
 class FrameProcessor:
     """Runs frames of one stream through background -> model -> postprocess.
 
-    After each median the background manager makes, the threshold is re-calibrated on the
-    frames of that median when the model carries a ``calibration`` rule (the card's
-    ``scene_threshold``) and the postprocess threshold is not fixed
-    (:mod:`streamcd.postprocess.calibration`). The distance maps of the last
-    ``postprocess.temporal_mean`` frames are averaged (unset: the model's ``temporal_mean``, the
-    card's). ``max_side``: frames with a longer side are downscaled for the model, the change
-    map is scaled back.
+    With ``background.model: bank`` (the default) each frame's features are compared with the
+    background manager's feature bank (:mod:`streamcd.background.bank`), built here from the
+    frames of each new median (or the reference picture) and updated by the manager with each
+    mask; the threshold is the bank's base (the card's ``bank_threshold``, or
+    ``postprocess.threshold``) and per-pixel feedback raises it where the background moves.
+    With ``background.model: reference`` the frame is compared with the one reference image;
+    after each median the threshold is then re-calibrated on the frames of that median when the
+    model carries a ``calibration`` rule (the card's ``scene_threshold``) and the postprocess
+    threshold is not fixed (:mod:`streamcd.postprocess.calibration`). The distance maps of the
+    last ``postprocess.temporal_mean`` frames are averaged (unset: the model's
+    ``temporal_mean``, the card's). ``max_side``: frames with a longer side are downscaled for
+    the model, the change map is scaled back.
     """
+
+    #: Whether this processor can run the feature bank (it needs the model's encoder and head).
+    supports_bank = True
 
     def __init__(self, model: ChangeModel, background: BackgroundManager,
                  postprocess: MaskPostprocessor, stream: str = "", keep_distance: bool = False,
@@ -80,8 +93,14 @@ class FrameProcessor:
         self.keep_distance = keep_distance
         self.times = StageTimes()
         self._cache = ReferenceCache()
+        self.use_bank = background.config.model == "bank" and self.supports_bank
+        if background.config.model == "bank" and not self.use_bank:
+            log.info("stream %s: the feature bank runs with the local unbatched model; this one "
+                     "compares each frame with the median reference", stream)
         card_rule: SceneCalibration | None = getattr(model, "calibration", None)
-        self.calibration = card_rule if postprocess.ceiling is not None else None
+        self.calibration = card_rule if postprocess.ceiling is not None and not self.use_bank else None
+        if self.use_bank and postprocess.config.threshold is None:
+            postprocess.threshold = float(getattr(model, "bank_threshold", None) or model.threshold)
         self.smooth = TemporalMean(postprocess.config.temporal_mean
                                    or getattr(model, "temporal_mean", 1))
         self._smoothed_version = -1
@@ -96,14 +115,55 @@ class FrameProcessor:
         self.times.inference += time.perf_counter() - t0
         return to_frame_size(dist, (w, h))
 
+    def bank_distance(self, image: np.ndarray) -> np.ndarray:
+        """Frame-sized change map of ``image`` against the feature bank (built when missing)."""
+        h, w = image.shape[:2]
+        size = model_input_size((w, h), self.model.multiple, self.max_side)
+        t0 = time.perf_counter()
+        query = self.model.encode(to_model_input(image, size)[None])
+        bank = self.background.bank
+        if bank is None or not bank.fits(query):
+            bank = self._new_bank(size)
+        dist = bank.score(query, self.model.compare_bank)
+        self.times.inference += time.perf_counter() - t0
+        return to_frame_size(dist, (w, h))
+
+    def _new_bank(self, size: tuple[int, int]) -> FeatureBank:
+        """A bank from the frames of the newest median, or from the reference alone."""
+        reference = self.background.reference
+        center = self.model.encode(to_model_input(reference, size)[None])
+        frames = self.background.take_init_frames()
+        if frames is None or frames.shape[1:3] != reference.shape[:2]:
+            features = [center]
+        else:
+            features = [self.model.encode(to_model_input(f, size)[None]) for f in frames]
+        self.times.reference_encodes += len(features) + 1
+        config = self.background.config.bank
+        settings = BankSettings(config.samples, config.matches, config.subsample,
+                                config.dynamic_factor, config.mean_frames)
+        per_sample = sum(f.nbytes // f.shape[0] for f in features[0])
+        half = config.dtype == "float16" or (
+            config.dtype == "auto" and per_sample * config.samples > BANK_FLOAT32_MAX_BYTES)
+        bank = FeatureBank.from_frames(features, settings, self.postprocess.threshold, center,
+                                       dtype=np.float16 if half else np.float32)
+        if len(features) > 1:
+            bank.seed_mean(features, self.model.compare_bank)
+        self.background.bank = bank
+        log.info("stream %s: feature bank of %d samples from %d frame(s), %.1f MB", self.stream,
+                 config.samples, len(features), bank.nbytes / 2**20)
+        return bank
+
     def process(self, frame: Frame) -> tuple[Result, list[StreamEvent]]:
         """The Result of one frame and the stream events it caused (background re-init)."""
         t0 = time.perf_counter()
         events = self.background.prepare(frame.image)
         self.times.background += time.perf_counter() - t0
-        self._calibrate()
         version = self.background.version
-        dist = self.distance(frame.image, self.background.reference, version)
+        if self.use_bank:
+            dist = self.bank_distance(frame.image)
+        else:
+            self._calibrate()
+            dist = self.distance(frame.image, self.background.reference, version)
         t1 = time.perf_counter()
         if version != self._smoothed_version:  # maps against another reference: start over
             self.smooth.reset()
@@ -151,6 +211,8 @@ class ClientFrameProcessor(FrameProcessor):
     (incarnation token, background version, input size) is new to the client. ``model`` needs
     only ``threshold``, ``multiple`` and ``stride`` here.
     """
+
+    supports_bank = False
 
     def __init__(self, client: ModelClient, model, background: BackgroundManager,
                  postprocess: MaskPostprocessor, stream: str, incarnation: str = "",

@@ -109,9 +109,10 @@ def test_a_failing_stream_does_not_stop_the_others(tmp_path, model):
 @pytest.mark.parametrize(
     ("background", "most"),
     [
-        ({"frames": 5, "stride": 2}, 1),  # update off: one reference, encoded once
-        ({}, 1),  # the median is finished at the end of the clip: still one version
-        ({"frames": 5, "stride": 2, "update_rate": 0.5, "update_every": 10}, 1 + 40 // 10),
+        ({"model": "reference", "frames": 5, "stride": 2}, 1),  # update off: encoded once
+        ({"model": "reference"}, 1),  # the median is finished at the end of the clip: one version
+        ({"model": "reference", "frames": 5, "stride": 2, "update_rate": 0.5, "update_every": 10},
+         1 + 40 // 10),
     ],
 )
 def test_reference_encoded_once_per_background_version(tmp_path, model, background, most):
@@ -122,6 +123,16 @@ def test_reference_encoded_once_per_background_version(tmp_path, model, backgrou
     times = report.streams[0].times
     assert times.frames == 40
     assert 1 <= times.reference_encodes <= most
+
+
+def test_feature_bank_is_built_once_from_the_median_frames(tmp_path, model):
+    # background.model bank (the default): the 5 median frames and the median itself are
+    # encoded once to build the bank; every later frame is compared with the bank, not re-encoded
+    clip = write_clip(tmp_path / "clip.mp4", square_frames(40)[0])
+    report = Pipeline(config(video_stream("cam", clip, tmp_path,
+                                          background={"frames": 5, "stride": 2})), model).run()
+    times = report.streams[0].times
+    assert times.frames == 40 and times.reference_encodes == 5 + 1
 
 
 def test_reference_cache_reencodes_only_on_a_new_version_or_size(model):
@@ -140,11 +151,16 @@ def test_reference_cache_reencodes_only_on_a_new_version_or_size(model):
         assert features[0].shape[0] == 1 and features[0].shape[-2:] == (size[1] // 2, size[0] // 2)
 
 
-def test_background_state_resumes_after_a_restart(tmp_path, model):
-    """Second run starts with the object in view: it must reuse the persisted reference."""
+@pytest.mark.parametrize(("kind", "encodes"), [("reference", 1), ("bank", 0)])
+def test_background_state_resumes_after_a_restart(tmp_path, model, kind, encodes):
+    """Second run starts with the object in view: it must reuse the persisted reference.
+
+    The reference model re-encodes the persisted reference once; the bank model resumes the
+    persisted feature bank itself and encodes no reference at all.
+    """
     state = tmp_path / "state"
     out = tmp_path / "out"
-    background = {"frames": 8, "stride": 2, "state_dir": str(state)}
+    background = {"model": kind, "frames": 8, "stride": 2, "state_dir": str(state)}
     clean = write_clip(tmp_path / "clean.mp4", square_frames(40)[0])
     first = Pipeline(
         config(video_stream("cam", clean, out / "1", background=background)), model
@@ -165,7 +181,8 @@ def test_background_state_resumes_after_a_restart(tmp_path, model):
         config(video_stream("cam", busy, out / "2", background=background)), model
     ).run()
     assert second.ok and second.streams[0].frames == 40
-    assert second.streams[0].times.reference_encodes == 1
+    assert second.streams[0].times.reference_encodes == encodes
+    assert (StateStore(state, "cam").load_bank(saved_state.version) is not None) == (kind == "bank")
     resumed, resumed_state = StateStore(state, "cam").load()
     np.testing.assert_array_equal(resumed, reference)
     assert resumed_state.version == saved_state.version
@@ -246,6 +263,10 @@ class ShapeSpy:
         self.sizes.add((images.shape[2], images.shape[1]))
         return self.model.distance(reference, images)
 
+    def encode(self, images):
+        self.sizes.add((images.shape[2], images.shape[1]))
+        return self.model.encode(images)
+
 
 @pytest.mark.parametrize(("max_side", "seen"), [(None, (320, 240)), (160, (160, 120)), (400, (320, 240))])
 def test_max_side_downscales_the_model_input_only(tmp_path, model, max_side, seen):
@@ -266,7 +287,8 @@ def test_max_side_downscales_the_model_input_only(tmp_path, model, max_side, see
 def test_the_threshold_is_calibrated_per_stream_unless_fixed(tmp_path, model, caplog):
     assert model.calibration is not None, "the shipped card has a scene_threshold rule"
     clip = write_clip(tmp_path / "clip.mp4", square_frames(30)[0])
-    background = {"frames": 10, "stride": 2}  # calibrating needs a median of >= 10 frames
+    # calibrating needs a median of >= 10 frames; it belongs to the single-reference model
+    background = {"model": "reference", "frames": 10, "stride": 2}
     streams = [video_stream("auto", clip, tmp_path, background=background),
                video_stream("fixed", clip, tmp_path, background=background,
                             postprocess={"calibrate": False})]

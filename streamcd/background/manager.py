@@ -13,6 +13,7 @@ import numpy as np
 from ..config import BackgroundConfig
 from ..errors import ConfigError, SourceError
 from ..frames import StreamEvent
+from .bank import FeatureBank
 from .initial import cdnet_warmup, load_image
 from .median import MedianCollector
 from .scene import SceneChangeDetector
@@ -82,6 +83,9 @@ class BackgroundManager:
         self._dirty = False
         self._closed = False
         self._store: StateStore | None = None
+        #: The feature bank built on the current reference (``background.model: bank``); the
+        #: frame processor builds it (it needs the model) and the manager keeps and persists it.
+        self.bank: FeatureBank | None = None
         if config.init == "cdnet" and self._cdnet_dir is None:
             raise ConfigError(
                 f"stream {stream}: background.init 'cdnet' needs a CDnet source "
@@ -200,6 +204,9 @@ class BackgroundManager:
             return events
         if self._scene.update(mask):
             return [self._reinit(image, "scene change")]
+        if self.bank is not None:
+            self.bank.update(mask == 0)
+            self._dirty = True
         if self._collector is not None:
             if self._collector.offer(image):
                 self._finish_collection("re-initialisation")
@@ -229,7 +236,7 @@ class BackgroundManager:
             image=image,
             provisional=self._collector is not None,
         )
-        self._store.save(self._reference, state)
+        self._store.save(self._reference, state, self.bank)
         self._last_save = time.monotonic()
         self._dirty = False
 
@@ -255,6 +262,7 @@ class BackgroundManager:
         if loaded is None:
             return False
         reference, state = loaded
+        self.bank = self._store.load_bank(state.version)
         image = str(self.config.image.resolve()) if self.config.image is not None else None
         if state.init != self.config.init or (self.config.init == "image" and state.image != image):
             log.info(
@@ -333,6 +341,7 @@ class BackgroundManager:
         reference.flags.writeable = False
         self._reference = reference
         self._init_frames = None
+        self.bank = None  # the processor builds a new one on the new reference
         self._version += 1
         self._update = None
         self._since_update = 0

@@ -4,12 +4,15 @@ Layout: ``<state_dir>/<stream>/reference.png`` (lossless) and ``state.json``. Ea
 written to a temporary file in the same folder, fsynced and renamed over the old one, so a
 reader never sees a half-written file. ``state.json`` is written last and carries the PNG's
 SHA-256: a crash between the two renames leaves a pair that does not match, which ``load``
-rejects (a fresh start) rather than pairing a reference with the wrong metadata.
+rejects (a fresh start) rather than pairing a reference with the wrong metadata. With the
+feature bank on, ``bank.npz`` (samples and per-pixel state) is written first, tagged with the
+reference version; a bank of another version is not resumed (a new one is built instead).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -20,10 +23,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .bank import BankSettings, FeatureBank
+
 log = logging.getLogger(__name__)
 
 FORMAT = 1
 REFERENCE_FILE = "reference.png"
+BANK_FILE = "bank.npz"
 STATE_FILE = "state.json"
 
 
@@ -94,6 +100,10 @@ class StateStore:
     def state_path(self) -> Path:
         return self.dir / STATE_FILE
 
+    @property
+    def bank_path(self) -> Path:
+        return self.dir / BANK_FILE
+
     def load(self) -> tuple[np.ndarray, SavedState] | None:
         """The persisted (reference, state), or None when absent or unusable (with a warning)."""
         if not self.state_path.exists() and not self.reference_path.exists():
@@ -122,17 +132,54 @@ class StateStore:
             return None
         return reference, state
 
-    def save(self, reference: np.ndarray, state: SavedState) -> None:
-        """Write both files atomically (reference first); raises OSError when the disk refuses."""
+    def load_bank(self, version: int) -> FeatureBank | None:
+        """The persisted feature bank of reference ``version``, or None (none saved, damaged, or
+        of another version after a crash between the writes: a new one is then built)."""
+        if not self.bank_path.exists():
+            return None
+        try:
+            bank, saved_version = load_bank(self.bank_path.read_bytes())
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            log.warning("%s: ignoring the persisted feature bank (%s); a new one is built", self.dir, e)
+            return None
+        return bank if saved_version == version else None
+
+    def save(self, reference: np.ndarray, state: SavedState, bank: FeatureBank | None = None) -> None:
+        """Write the files atomically (bank, reference, then state); OSError when the disk refuses."""
         ok, png = cv2.imencode(".png", reference, [cv2.IMWRITE_PNG_COMPRESSION, 1])
         if not ok:
             raise OSError(f"{self.reference_path}: OpenCV could not encode the reference as PNG")
         data = png.tobytes()
         state = SavedState(**{**asdict(state), "sha256": hashlib.sha256(data).hexdigest()})
         self.dir.mkdir(parents=True, exist_ok=True)
+        if bank is not None:
+            _write_atomic(self.bank_path, dump_bank(bank, state.version))
+        else:
+            self.bank_path.unlink(missing_ok=True)
         _write_atomic(self.reference_path, data)
         _write_atomic(self.state_path, (json.dumps(asdict(state), indent=2) + "\n").encode())
         _fsync_dir(self.dir)
+
+
+def dump_bank(bank: FeatureBank, version: int) -> bytes:
+    """The bank's samples, running mean and settings as .npz bytes, tagged with ``version``."""
+    buffer = io.BytesIO()
+    arrays = {f"side{i}": s for i, s in enumerate(bank.samples)}
+    meta = {"version": version, "frames": bank.frames, "base": bank.base,
+            "settings": asdict(bank.settings)}
+    np.savez(buffer, mean=bank.mean, meta=np.array(json.dumps(meta)), **arrays)
+    return buffer.getvalue()
+
+
+def load_bank(data: bytes) -> tuple[FeatureBank, int]:
+    """Inverse of :func:`dump_bank`: (bank, reference version); ValueError/KeyError when damaged."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        meta = json.loads(str(npz["meta"]))
+        sides = sorted((k for k in npz.files if k.startswith("side")), key=lambda k: int(k[4:]))
+        samples = tuple(np.array(npz[k]) for k in sides)
+        bank = FeatureBank(samples, BankSettings(**meta["settings"]), meta["base"],
+                           mean=np.array(npz["mean"]), frames=int(meta["frames"]))
+    return bank, int(meta["version"])
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

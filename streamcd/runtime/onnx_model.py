@@ -36,6 +36,7 @@ class ModelCard:
     raw: dict[str, Any]
     calibration: SceneCalibration | None = None  # the per-scene threshold rule, if fitted
     temporal_mean: int = 1  # frames whose distance maps are averaged (postprocess default)
+    bank_threshold: float | None = None  # base threshold with the feature bank (None: threshold)
 
     @classmethod
     def read(cls, path: Path) -> ModelCard:
@@ -52,6 +53,8 @@ class ModelCard:
                 raw=raw,
                 calibration=SceneCalibration.from_card(raw.get("scene_threshold")),
                 temporal_mean=int(raw.get("temporal_mean", 1)),
+                bank_threshold=(float(raw["bank_threshold"]) if raw.get("bank_threshold") is not None
+                                else None),
             )
         except UnicodeDecodeError as e:  # binary: a graph or checkpoint given as the card
             raise ModelError(not_a_card(path)) from e
@@ -128,6 +131,7 @@ class OnnxChangeModel:
         self.threshold = card.threshold
         self.calibration = card.calibration
         self.temporal_mean = card.temporal_mean
+        self.bank_threshold = card.bank_threshold
         self.multiple = card.multiple
         self.stride = card.stride
         self._enc_in = self._encoder.get_inputs()[0].name
@@ -201,6 +205,23 @@ class OnnxChangeModel:
             inputs = [*_values(reference), *_values(query)]
             return self._bound[1].run(inputs)[0][:, 0]
         feeds = dict(zip(self._head_in, (*on_host(reference), *on_host(query))))
+        return self._head.run(None, feeds)[0][:, 0]
+
+    def compare_bank(self, samples: Features, query: Features) -> np.ndarray:
+        """Distance maps (samples, H/stride, W/stride) of one frame's features to each bank sample.
+
+        ``samples``: per side (samples, C, h, w) host arrays; ``query``: one frame's features
+        (batch 1). The head broadcasts the frame over the samples: one run for the whole bank.
+        """
+        query = on_host(query)
+        if len(samples) != len(query) or any(
+            q.shape[0] != 1 or s.shape[1:] != q.shape[1:] for s, q in zip(samples, query)
+        ):
+            raise ModelError(
+                "compare_bank needs bank samples and one frame's features of the same image "
+                f"size; got {[s.shape for s in samples]} and {[q.shape for q in query]}"
+            )
+        feeds = dict(zip(self._head_in, (*samples, *query)))
         return self._head.run(None, feeds)[0][:, 0]
 
     def _checked(self, images: np.ndarray) -> np.ndarray:

@@ -1,0 +1,195 @@
+"""An adaptive background model in feature space: per pixel, a bank of reference features.
+
+Instead of one reference image, every position of every side output keeps ``samples`` feature
+vectors of its background, taken at different times (ViBe's sample model, on the change
+network's embeddings instead of colours). A frame is compared with each sample by the model's
+own head; the decision distance of a pixel is the ``matches``-th smallest of those distances, so
+a pixel is background when at least ``matches`` samples look like it (waving leaves, water and
+flicker each leave several looks in the bank).
+
+Per pixel feedback, in the spirit of SuBSENSE: a running mean of the pixel's decision distance,
+learnt where the mask says background, says how much its own background moves; its threshold is ``max(base, dynamic_factor x mean)``.
+Quiet pixels keep the low base threshold, dynamic ones get a higher one. The map handed on is
+the distance scaled so that ``base`` is every pixel's threshold (``d x base / threshold``).
+
+Update, conservative and random: where the mask says background, each position replaces one
+random sample with the frame's features with probability ``1 / subsample``, and with the same
+probability writes them into a random sample of a random 8-neighbour (spatial diffusion: a
+ghost left by an object that was in the first frames is eaten from its border, and a bank that
+held an object heals once it leaves). Foreground never enters the bank directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..runtime.base import Features
+
+#: Per side a (samples, channels, h, w) array; side 0 has the distance map's grid.
+Samples = tuple[np.ndarray, ...]
+#: The model head on host arrays: (bank samples, one frame's features) -> (samples, h0, w0).
+Compare = Callable[[Samples, Features], np.ndarray]
+
+_NEIGHBOURS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)])
+
+
+@dataclass(frozen=True)
+class BankSettings:
+    """The bank's fixed parameters (``background.bank`` in the pipeline YAML)."""
+
+    samples: int = 8
+    matches: int = 2
+    subsample: int = 16
+    dynamic_factor: float = 3.0
+    mean_frames: int = 100  # the running mean of the distance forgets over about this many frames
+
+
+class FeatureBank:
+    """Per-pixel reference features of one stream at one input size; see the module docstring.
+
+    Example::
+
+        bank = FeatureBank.from_frames([model.encode(f) for f in first_frames], BankSettings(),
+                                       base=0.6, seed=0)
+        for image in frames:
+            query = model.encode(image)
+            dist = bank.score(query, model_compare)   # (H/2, W/2), > base = changed
+            mask = dist > base
+            bank.update(query, ~mask)
+    """
+
+    def __init__(self, samples: Samples, settings: BankSettings, base: float,
+                 mean: np.ndarray | None = None, frames: int = 0, seed: int | None = None):
+        if len(samples) == 0 or any(s.ndim != 4 or s.shape[0] != settings.samples for s in samples):
+            raise ValueError(f"samples must be per side (samples={settings.samples}, C, h, w) arrays, "
+                             f"got {[s.shape for s in samples]}")
+        if not 1 <= settings.matches <= settings.samples:
+            raise ValueError(f"matches {settings.matches} must be in 1..samples ({settings.samples})")
+        self.samples = samples
+        self.settings = settings
+        self.base = float(base)
+        grid = samples[0].shape[2:]
+        self.mean = np.zeros(grid, np.float32) if mean is None else mean.astype(np.float32)
+        if self.mean.shape != grid:
+            raise ValueError(f"mean map is {self.mean.shape}, the bank's grid is {grid}")
+        self.frames = frames
+        self._rng = np.random.default_rng(seed)
+        self._query: Features | None = None
+        self._last: np.ndarray | None = None  # the decision distances score() saw last
+
+    @classmethod
+    def from_frames(cls, features: Sequence[Features], settings: BankSettings, base: float,
+                    center: Features | None = None, seed: int | None = None,
+                    dtype=np.float32) -> FeatureBank:
+        """A bank whose samples come from frames taken at different times.
+
+        With ``center`` (the features of the frames' median), each position keeps the
+        ``samples`` frames whose features there are nearest the median's: an object that passes
+        through fewer than half of the frames stays out of the bank. Without it, a random
+        choice per position. Frames are reused when there are fewer than ``samples``.
+        """
+        if not features:
+            raise ValueError("a feature bank needs at least one frame's features")
+        rng = np.random.default_rng(seed)
+        n = settings.samples
+        samples = []
+        for side in range(len(features[0])):
+            stack = np.concatenate([f[side] for f in features], axis=0)  # (M, C, h, w)
+            m, _, h, w = stack.shape
+            rank = rng.random((m, h, w))
+            if center is not None:  # nearest first; the random part only breaks ties
+                rank = 1e-3 * rank + np.sqrt(((stack - center[side]) ** 2).sum(axis=1))
+            order = np.argsort(rank, axis=0)[np.arange(n) % m]  # (n, h, w)
+            picked = np.take_along_axis(stack, order[:, None], axis=0)
+            samples.append(np.ascontiguousarray(picked, dtype=dtype))
+        return cls(tuple(samples), settings, base, seed=int(rng.integers(2**31)))
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """(h, w) of the distance map the bank scores."""
+        return self.samples[0].shape[2], self.samples[0].shape[3]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(s.nbytes for s in self.samples) + self.mean.nbytes
+
+    def fits(self, query: Features) -> bool:
+        """Whether ``query`` has this bank's side shapes (same model and input size)."""
+        return len(query) == len(self.samples) and all(
+            q.shape[1:] == s.shape[1:] for q, s in zip(query, self.samples))
+
+    def threshold(self) -> np.ndarray:
+        """Per-pixel decision threshold, ``max(base, dynamic_factor x running mean)``."""
+        return np.maximum(self.base, self.settings.dynamic_factor * self.mean)
+
+    def score(self, query: Features, compare: Compare) -> np.ndarray:
+        """The frame's change map on the bank's grid, scaled so that ``base`` is the threshold.
+
+        Remembers ``query`` and its distances for ``update``.
+        """
+        samples = self.samples
+        if samples[0].dtype != np.float32:
+            samples = tuple(s.astype(np.float32) for s in samples)
+        decision = self._decision(compare(samples, query))
+        self.frames += 1
+        self._query, self._last = query, decision
+        return decision * (self.base / self.threshold())
+
+    def seed_mean(self, features: Sequence[Features], compare: Compare) -> None:
+        """Start the running mean at the median decision distance of ``features`` (the frames
+        the bank was made of): each matches its own sample, so its ``matches``-th distance is
+        how far the pixel's other looks are, its background's own motion."""
+        samples = tuple(s.astype(np.float32, copy=False) for s in self.samples)
+        decisions = np.stack([self._decision(compare(samples, f)) for f in features])
+        self.mean = np.median(decisions, axis=0).astype(np.float32)
+
+    def _decision(self, distances: np.ndarray) -> np.ndarray:
+        """The ``matches``-th smallest of (samples, h, w) distances, per pixel."""
+        k = self.settings.matches - 1
+        return np.partition(distances, k, axis=0)[k] if distances.shape[0] > 1 else distances[0]
+
+    def update(self, background: np.ndarray, query: Features | None = None) -> None:
+        """Conservative random update where ``background`` (HxW bool, any size) is True.
+
+        A mask larger than the grid counts a cell as background only when all of it is.
+        ``query``: the frame's features; default the ones ``score`` saw last.
+        """
+        query = self._query if query is None else query
+        if query is None:
+            raise ValueError("update needs the frame's features: call score() first or pass query")
+        if background.ndim != 2:
+            raise ValueError(f"background mask must be HxW, got shape {background.shape}")
+        if background.shape != self.grid:
+            h, w = self.grid
+            area = cv2.resize(background.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_AREA)
+            background = area == 255
+        if self._last is not None and query is self._query:
+            # the pixel's own background motion: learnt where it is background only
+            self.mean[background] += (self._last[background] - self.mean[background]) / (
+                self.settings.mean_frames)
+        rng, n, p = self._rng, self.settings.samples, 1.0 / self.settings.subsample
+        for side, (bank, q) in enumerate(zip(self.samples, query)):
+            h, w = bank.shape[2:]
+            free = _pool_all(background, h, w)
+            values = q[0]
+            ys, xs = np.nonzero(free & (rng.random((h, w)) < p))
+            if ys.size:
+                bank[rng.integers(0, n, ys.size), :, ys, xs] = values[:, ys, xs].T
+            ys, xs = np.nonzero(free & (rng.random((h, w)) < p))
+            if ys.size:
+                step = _NEIGHBOURS[rng.integers(0, 8, ys.size)]
+                ny = np.clip(ys + step[:, 0], 0, h - 1)
+                nx = np.clip(xs + step[:, 1], 0, w - 1)
+                bank[rng.integers(0, n, ys.size), :, ny, nx] = values[:, ys, xs].T
+
+
+def _pool_all(mask: np.ndarray, h: int, w: int) -> np.ndarray:
+    """``mask`` (H, W) bool down to (h, w): a cell is True when every pixel under it is."""
+    fy, fx = mask.shape[0] // h, mask.shape[1] // w
+    if (fy, fx) == (1, 1):
+        return mask
+    return mask[: h * fy, : w * fx].reshape(h, fy, w, fx).all(axis=(1, 3))

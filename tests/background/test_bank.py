@@ -1,0 +1,160 @@
+"""The feature bank: sample choice, decision distance, per-pixel threshold, conservative update.
+
+These run the bank on synthetic unit-vector features with a numpy head (per-pixel L2 distance,
+one side), so every number below follows from the arithmetic; the model-level behaviour is
+tested in tests/test_pipeline.py and tests/test_detector.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from streamcd.background.bank import BankSettings, FeatureBank
+from streamcd.background.state import dump_bank, load_bank
+
+
+def unit(*vector: float) -> np.ndarray:
+    v = np.asarray(vector, np.float32)
+    return v / np.linalg.norm(v)
+
+
+def frame(h: int, w: int, vector: np.ndarray) -> tuple[np.ndarray]:
+    """One side of features (1, C, h, w): every pixel the same vector."""
+    return (np.broadcast_to(vector[None, :, None, None], (1, vector.size, h, w)).copy(),)
+
+
+def l2_head(samples, query) -> np.ndarray:
+    return np.sqrt(((samples[0] - query[0]) ** 2).sum(axis=1))
+
+
+A, B, C = unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)
+D_AB = float(np.linalg.norm(A - B))  # sqrt(2)
+
+
+def test_samples_nearest_the_median_keep_a_passing_object_out():
+    # 10 frames: the object (B) sits in 3 of them; with the median (A) as centre no sample is B
+    frames = [frame(4, 4, B if i in (2, 5, 7) else A) for i in range(10)]
+    bank = FeatureBank.from_frames(frames, BankSettings(samples=6), base=0.5, center=frame(4, 4, A), seed=1)
+    assert np.allclose(bank.samples[0], A[None, :, None, None])
+    random_bank = FeatureBank.from_frames(frames, BankSettings(samples=6), base=0.5, seed=1)
+    assert np.isclose(random_bank.samples[0], B[None, :, None, None]).all(axis=1).any()
+
+
+def test_fewer_frames_than_samples_are_reused():
+    bank = FeatureBank.from_frames([frame(2, 3, A), frame(2, 3, B)], BankSettings(samples=5), base=0.5, seed=0)
+    assert bank.samples[0].shape == (5, 3, 2, 3)
+    looks = {tuple(np.round(bank.samples[0][k, :, 0, 0], 3)) for k in range(5)}
+    assert looks == {tuple(np.round(A, 3)), tuple(np.round(B, 3))}
+
+
+def test_the_decision_is_the_matches_th_smallest_distance():
+    settings = BankSettings(samples=3, matches=2, dynamic_factor=0.0)
+    bank = FeatureBank((np.stack([frame(1, 1, v)[0][0] for v in (A, A, B)]),), settings, base=0.5)
+    # the frame looks like B: one sample matches (0), the 2nd smallest is |B - A|
+    assert bank.score(frame(1, 1, B), l2_head)[0, 0] == pytest.approx(D_AB)
+    bank2 = FeatureBank(bank.samples, BankSettings(samples=3, matches=1, dynamic_factor=0.0), base=0.5)
+    assert bank2.score(frame(1, 1, B), l2_head)[0, 0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_moving_background_raises_only_its_own_threshold():
+    # left pixel flickers between A and another look 0.53 away; right pixel is still
+    settings = BankSettings(samples=4, matches=2, subsample=1_000_000, dynamic_factor=3.0, mean_frames=10)
+    near = unit(1, 0.6, 0)
+    flicker = float(np.linalg.norm(near - A))
+    bank = FeatureBank.from_frames([frame(1, 2, A)], settings, base=0.5, seed=0)
+    for i in range(60):
+        query = frame(1, 2, A)
+        query[0][0, :, 0, 0] = near if i % 2 else A
+        bank.score(query, l2_head)
+        bank.update(np.ones((1, 2), bool))
+    threshold = bank.threshold()
+    assert threshold[0, 1] == pytest.approx(0.5)  # still pixel: the base
+    assert threshold[0, 0] == pytest.approx(3.0 * flicker / 2, rel=0.1)  # 3 x mean of 0 and flicker
+    # a change 0.6 away from A: foreground on the still pixel, background on the flickering one
+    scaled = bank.score(frame(1, 2, unit(1, 0.7, 0)), l2_head)
+    assert scaled[0, 1] > 0.5 > scaled[0, 0]
+
+
+def test_the_running_mean_learns_only_where_the_mask_says_background():
+    settings = BankSettings(samples=2, matches=1, subsample=1_000_000, mean_frames=4)
+    bank = FeatureBank.from_frames([frame(1, 2, A)], settings, base=0.5, seed=0)
+    for _ in range(20):
+        bank.score(frame(1, 2, B), l2_head)
+        bank.update(np.array([[True, False]]))
+    assert bank.mean[0, 0] == pytest.approx(D_AB, rel=0.01) and bank.mean[0, 1] == 0.0
+
+
+def test_seeded_mean_is_the_median_distance_of_the_bank_frames():
+    frames = [frame(1, 1, v) for v in (A, A, unit(1, 0.6, 0), A, unit(1, 0.6, 0))]
+    bank = FeatureBank.from_frames(frames, BankSettings(samples=5, matches=2), base=0.5, seed=0)
+    bank.seed_mean(frames, l2_head)
+    # each frame matches itself; its 2nd smallest distance is 0 for all five (A and near come twice)
+    assert bank.mean[0, 0] == pytest.approx(0.0, abs=1e-6)
+    single = FeatureBank.from_frames(frames[:3], BankSettings(samples=3, matches=2), base=0.5, seed=0)
+    single.seed_mean(frames[:3], l2_head)  # A, A, near: distances 0, 0, |near - A|
+    assert single.mean[0, 0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_foreground_never_enters_the_bank_and_background_does():
+    settings = BankSettings(samples=4, matches=2, subsample=1)  # every background pixel updates
+    bank = FeatureBank.from_frames([frame(8, 8, A)], settings, base=0.5, seed=0)
+    background = np.ones((8, 8), bool)
+    background[:, :4] = False  # left half foreground
+    for _ in range(30):
+        bank.score(frame(8, 8, B), l2_head)
+        bank.update(background)
+    has_b = np.isclose(bank.samples[0], B[None, :, None, None], atol=1e-6).all(axis=1).any(axis=0)
+    # right half learnt B; the left half only where a right-half neighbour diffused into it
+    assert has_b[:, 4:].all()
+    assert not has_b[:, :3].any()
+    assert has_b[:, 3].any()
+
+
+def test_a_ghost_is_eaten_from_its_border():
+    # the bank holds an object (B) in the middle that has left: the frame shows A everywhere
+    settings = BankSettings(samples=4, matches=2, subsample=2)
+    bank = FeatureBank.from_frames([frame(12, 12, A)], settings, base=0.5, seed=0)
+    bank.samples[0][:, :, 4:8, 4:8] = B[None, :, None, None]
+    ghost = []
+    for _ in range(400):
+        changed = bank.score(frame(12, 12, A), l2_head) > 0.5
+        ghost.append(int(changed.sum()))
+        bank.update(~changed)
+    assert ghost[0] == 16 and ghost[-1] == 0
+    assert ghost == sorted(ghost, reverse=True)  # it only shrinks
+
+
+def test_a_larger_mask_is_pooled_to_the_grid_conservatively():
+    from streamcd.background.bank import _pool_all
+
+    background = np.ones((4, 4), bool)
+    background[0, 0] = False  # one frame pixel of the top-left cell is foreground
+    assert _pool_all(background, 2, 2).tolist() == [[False, True], [True, True]]
+    settings = BankSettings(samples=2, matches=1, subsample=1)  # every background cell updates
+    bank = FeatureBank.from_frames([frame(2, 2, A)], settings, base=0.5, seed=0)
+    bank.score(frame(2, 2, B), l2_head)
+    bank.update(background)
+    has_b = np.isclose(bank.samples[0], B[None, :, None, None], atol=1e-6).all(axis=1).any(axis=0)
+    assert has_b[0, 1] and has_b[1, 0] and has_b[1, 1]
+
+
+def test_bad_shapes_are_refused():
+    with pytest.raises(ValueError, match="matches"):
+        FeatureBank((np.zeros((2, 3, 4, 4), np.float32),), BankSettings(samples=2, matches=3), base=0.5)
+    with pytest.raises(ValueError, match="samples"):
+        FeatureBank((np.zeros((3, 3, 4, 4), np.float32),), BankSettings(samples=2), base=0.5)
+    bank = FeatureBank.from_frames([frame(2, 2, A)], BankSettings(samples=2), base=0.5)
+    with pytest.raises(ValueError, match="score"):
+        bank.update(np.ones((2, 2), bool))
+
+
+def test_bank_round_trips_through_its_file_format():
+    bank = FeatureBank.from_frames([frame(3, 5, A), frame(3, 5, B)], BankSettings(samples=3), base=0.42, seed=3)
+    bank.mean[:] = np.arange(15, dtype=np.float32).reshape(3, 5)
+    bank.frames = 17
+    loaded, version = load_bank(dump_bank(bank, version=9))
+    assert version == 9 and loaded.base == pytest.approx(0.42) and loaded.frames == 17
+    assert loaded.settings == bank.settings
+    np.testing.assert_array_equal(loaded.samples[0], bank.samples[0])
+    np.testing.assert_array_equal(loaded.mean, bank.mean)
