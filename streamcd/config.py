@@ -114,6 +114,13 @@ class BankConfig(_Schema):
                                   "dynamic_factor x running mean of the pixel's distance)")
     mean_frames: int = Field(100, ge=1, description="the running mean forgets over about this "
                              "many frames")
+    still_update: int = Field(128, ge=0, description="foreground that has not changed since the "
+                              "previous frame (a ghost, a stopped object) replaces a sample with "
+                              "probability 1/still_update per frame; 0 = never")
+    colour_threshold: int = Field(30, ge=0, le=765, description="a pixel whose colour is within "
+                                  "this sum of |B|+|G|+|R| differences of `matches` colour samples "
+                                  "is background whatever its features say (removes the halo "
+                                  "around objects and shadows); 0 = features only")
     dtype: Literal["auto", "float32", "float16"] = Field(
         "auto", description="storage of the samples; auto: float16 when float32 would take more "
         "than 32 MB per stream (720p and up)")

@@ -120,11 +120,12 @@ class FrameProcessor:
         h, w = image.shape[:2]
         size = model_input_size((w, h), self.model.multiple, self.max_side)
         t0 = time.perf_counter()
-        query = self.model.encode(to_model_input(image, size)[None])
+        small = to_model_input(image, size)
+        query = self.model.encode(small[None])
         bank = self.background.bank
         if bank is None or not bank.fits(query):
             bank = self._new_bank(size)
-        dist = bank.score(query, self.model.compare_bank)
+        dist = bank.score(query, self.model.compare_bank, small)
         self.times.inference += time.perf_counter() - t0
         return to_frame_size(dist, (w, h))
 
@@ -134,18 +135,21 @@ class FrameProcessor:
         center = self.model.encode(to_model_input(reference, size)[None])
         frames = self.background.take_init_frames()
         if frames is None or frames.shape[1:3] != reference.shape[:2]:
+            frames = reference[None]
             features = [center]
         else:
             features = [self.model.encode(to_model_input(f, size)[None]) for f in frames]
         self.times.reference_encodes += len(features) + 1
         config = self.background.config.bank
         settings = BankSettings(config.samples, config.matches, config.subsample,
-                                config.dynamic_factor, config.mean_frames)
+                                config.dynamic_factor, config.mean_frames, config.still_update,
+                                config.colour_threshold)
         per_sample = sum(f.nbytes // f.shape[0] for f in features[0])
         half = config.dtype == "float16" or (
             config.dtype == "auto" and per_sample * config.samples > BANK_FLOAT32_MAX_BYTES)
+        images = [to_model_input(f, size) for f in frames] if config.colour_threshold else None
         bank = FeatureBank.from_frames(features, settings, self.postprocess.threshold, center,
-                                       dtype=np.float16 if half else np.float32)
+                                       dtype=np.float16 if half else np.float32, images=images)
         if len(features) > 1:
             bank.seed_mean(features, self.model.compare_bank)
         self.background.bank = bank

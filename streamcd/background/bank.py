@@ -16,7 +16,9 @@ Update, conservative and random: where the mask says background, each position r
 random sample with the frame's features with probability ``1 / subsample``, and with the same
 probability writes them into a random sample of a random 8-neighbour (spatial diffusion: a
 ghost left by an object that was in the first frames is eaten from its border, and a bank that
-held an object heals once it leaves). Foreground never enters the bank directly.
+held an object heals once it leaves). Foreground enters the bank only where it has not changed
+since the previous frame, with probability ``1 / still_update``: a ghost (or an object that
+stopped) is absorbed within a few times ``still_update`` frames, anything that moves never is.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ Samples = tuple[np.ndarray, ...]
 #: The model head on host arrays: (bank samples, one frame's features) -> (samples, h0, w0).
 Compare = Callable[[Samples, Features], np.ndarray]
 
+#: Features closer than STILL x base to the previous frame's count as unchanged.
+STILL = 0.5
+
 _NEIGHBOURS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)])
 
 
@@ -45,7 +50,9 @@ class BankSettings:
     matches: int = 2
     subsample: int = 16
     dynamic_factor: float = 3.0
-    mean_frames: int = 100  # the running mean of the distance forgets over about this many frames
+    mean_frames: int = 100  # the running mean's rate is 1 / mean_frames
+    still_update: int = 128  # unchanged foreground replaces a sample with probability 1/still_update
+    colour_threshold: int = 30  # sum over B, G, R of |frame - sample| a colour sample matches within
 
 
 class FeatureBank:
@@ -63,7 +70,8 @@ class FeatureBank:
     """
 
     def __init__(self, samples: Samples, settings: BankSettings, base: float,
-                 mean: np.ndarray | None = None, frames: int = 0, seed: int | None = None):
+                 mean: np.ndarray | None = None, frames: int = 0, seed: int | None = None,
+                 colours: np.ndarray | None = None):
         if len(samples) == 0 or any(s.ndim != 4 or s.shape[0] != settings.samples for s in samples):
             raise ValueError(f"samples must be per side (samples={settings.samples}, C, h, w) arrays, "
                              f"got {[s.shape for s in samples]}")
@@ -76,21 +84,30 @@ class FeatureBank:
         self.mean = np.zeros(grid, np.float32) if mean is None else mean.astype(np.float32)
         if self.mean.shape != grid:
             raise ValueError(f"mean map is {self.mean.shape}, the bank's grid is {grid}")
+        if colours is not None and colours.shape != (settings.samples, *grid, 3):
+            raise ValueError(f"colour samples are {colours.shape}, expected "
+                             f"{(settings.samples, *grid, 3)}")
+        #: (samples, h, w, 3) uint8 BGR looks kept beside side 0's features (same positions).
+        self.colours = colours
         self.frames = frames
         self._rng = np.random.default_rng(seed)
+        self._image: np.ndarray | None = None  # the frame score() saw last, at the grid's size
         self._query: Features | None = None
         self._last: np.ndarray | None = None  # the decision distances score() saw last
+        self._still: np.ndarray | None = None  # pixels whose features did not change since the last frame
 
     @classmethod
     def from_frames(cls, features: Sequence[Features], settings: BankSettings, base: float,
                     center: Features | None = None, seed: int | None = None,
-                    dtype=np.float32) -> FeatureBank:
+                    dtype=np.float32, images: Sequence[np.ndarray] | None = None) -> FeatureBank:
         """A bank whose samples come from frames taken at different times.
 
         With ``center`` (the features of the frames' median), each position keeps the
         ``samples`` frames whose features there are nearest the median's: an object that passes
         through fewer than half of the frames stays out of the bank. Without it, a random
         choice per position. Frames are reused when there are fewer than ``samples``.
+        ``images``: the frames themselves (BGR, any size); their colours at side 0's positions
+        become the colour samples.
         """
         if not features:
             raise ValueError("a feature bank needs at least one frame's features")
@@ -106,7 +123,14 @@ class FeatureBank:
             order = np.argsort(rank, axis=0)[np.arange(n) % m]  # (n, h, w)
             picked = np.take_along_axis(stack, order[:, None], axis=0)
             samples.append(np.ascontiguousarray(picked, dtype=dtype))
-        return cls(tuple(samples), settings, base, seed=int(rng.integers(2**31)))
+            if side == 0:
+                first_order = order
+        colours = None
+        if images is not None:
+            h, w = samples[0].shape[2:]
+            small = np.stack([_resize(image, h, w) for image in images])  # (M, h, w, 3)
+            colours = np.take_along_axis(small, first_order[..., None], axis=0)
+        return cls(tuple(samples), settings, base, seed=int(rng.integers(2**31)), colours=colours)
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -115,7 +139,8 @@ class FeatureBank:
 
     @property
     def nbytes(self) -> int:
-        return sum(s.nbytes for s in self.samples) + self.mean.nbytes
+        colours = 0 if self.colours is None else self.colours.nbytes
+        return sum(s.nbytes for s in self.samples) + self.mean.nbytes + colours
 
     def fits(self, query: Features) -> bool:
         """Whether ``query`` has this bank's side shapes (same model and input size)."""
@@ -126,18 +151,34 @@ class FeatureBank:
         """Per-pixel decision threshold, ``max(base, dynamic_factor x running mean)``."""
         return np.maximum(self.base, self.settings.dynamic_factor * self.mean)
 
-    def score(self, query: Features, compare: Compare) -> np.ndarray:
+    def score(self, query: Features, compare: Compare, image: np.ndarray | None = None) -> np.ndarray:
         """The frame's change map on the bank's grid, scaled so that ``base`` is the threshold.
 
-        Remembers ``query`` and its distances for ``update``.
+        With colour samples and the frame ``image`` (BGR, any size), pixels whose colour still
+        matches ``matches`` colour samples score 0: the features say where something changed,
+        the colours keep the mask off the background around it (the features' receptive field
+        spreads a change a few pixels out) and off shadows. Remembers ``query``, the image and
+        the distances for ``update``.
         """
         samples = self.samples
         if samples[0].dtype != np.float32:
             samples = tuple(s.astype(np.float32) for s in samples)
         decision = self._decision(compare(samples, query))
         self.frames += 1
+        previous = self._query
+        if self.settings.still_update and previous is not None and self.fits(previous):
+            self._still = compare(previous, query)[0] < STILL * self.base
+        else:
+            self._still = None
         self._query, self._last = query, decision
-        return decision * (self.base / self.threshold())
+        scaled = decision * (self.base / self.threshold())
+        self._image = None
+        if self.colours is not None and image is not None:
+            self._image = _resize(image, *self.grid)
+            diff = np.abs(self.colours.astype(np.int16) - self._image).sum(axis=3, dtype=np.int16)
+            matched = (diff <= self.settings.colour_threshold).sum(axis=0)
+            scaled[matched >= self.settings.matches] = 0.0
+        return scaled
 
     def seed_mean(self, features: Sequence[Features], compare: Compare) -> None:
         """Start the running mean at the median decision distance of ``features`` (the frames
@@ -172,19 +213,38 @@ class FeatureBank:
             self.mean[background] += (self._last[background] - self.mean[background]) / (
                 self.settings.mean_frames)
         rng, n, p = self._rng, self.settings.samples, 1.0 / self.settings.subsample
+        still = self._still if query is self._query else None
+        image = self._image if query is self._query else None
         for side, (bank, q) in enumerate(zip(self.samples, query)):
+            colours = self.colours if side == 0 and image is not None else None
             h, w = bank.shape[2:]
-            free = _pool_all(background, h, w)
+            rate = np.where(_pool_all(background, h, w), p, 0.0)
+            if still is not None:  # unchanged foreground: a ghost or a stopped object
+                unchanged = _pool_all(still | background, h, w) & (rate == 0)
+                rate[unchanged] = 1.0 / self.settings.still_update
             values = q[0]
-            ys, xs = np.nonzero(free & (rng.random((h, w)) < p))
+            ys, xs = np.nonzero(rng.random((h, w)) < rate)
             if ys.size:
-                bank[rng.integers(0, n, ys.size), :, ys, xs] = values[:, ys, xs].T
-            ys, xs = np.nonzero(free & (rng.random((h, w)) < p))
+                k = rng.integers(0, n, ys.size)
+                bank[k, :, ys, xs] = values[:, ys, xs].T
+                if colours is not None:
+                    colours[k, ys, xs] = image[ys, xs]
+            ys, xs = np.nonzero(rng.random((h, w)) < rate)
             if ys.size:
                 step = _NEIGHBOURS[rng.integers(0, 8, ys.size)]
                 ny = np.clip(ys + step[:, 0], 0, h - 1)
                 nx = np.clip(xs + step[:, 1], 0, w - 1)
-                bank[rng.integers(0, n, ys.size), :, ny, nx] = values[:, ys, xs].T
+                k = rng.integers(0, n, ys.size)
+                bank[k, :, ny, nx] = values[:, ys, xs].T
+                if colours is not None:
+                    colours[k, ny, nx] = image[ys, xs]
+
+
+def _resize(image: np.ndarray, h: int, w: int) -> np.ndarray:
+    """A BGR image at (h, w), area-averaged when shrinking."""
+    if image.shape[:2] == (h, w):
+        return image
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
 
 
 def _pool_all(mask: np.ndarray, h: int, w: int) -> np.ndarray:

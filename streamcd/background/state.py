@@ -167,6 +167,8 @@ def dump_bank(bank: FeatureBank, version: int) -> bytes:
     arrays = {f"side{i}": s for i, s in enumerate(bank.samples)}
     meta = {"version": version, "frames": bank.frames, "base": bank.base,
             "settings": asdict(bank.settings)}
+    if bank.colours is not None:
+        arrays["colours"] = bank.colours
     np.savez(buffer, mean=bank.mean, meta=np.array(json.dumps(meta)), **arrays)
     return buffer.getvalue()
 
@@ -177,8 +179,9 @@ def load_bank(data: bytes) -> tuple[FeatureBank, int]:
         meta = json.loads(str(npz["meta"]))
         sides = sorted((k for k in npz.files if k.startswith("side")), key=lambda k: int(k[4:]))
         samples = tuple(np.array(npz[k]) for k in sides)
+        colours = np.array(npz["colours"]) if "colours" in npz.files else None
         bank = FeatureBank(samples, BankSettings(**meta["settings"]), meta["base"],
-                           mean=np.array(npz["mean"]), frames=int(meta["frames"]))
+                           mean=np.array(npz["mean"]), frames=int(meta["frames"]), colours=colours)
     return bank, int(meta["version"])
 
 

@@ -59,7 +59,8 @@ def test_the_decision_is_the_matches_th_smallest_distance():
 
 def test_a_moving_background_raises_only_its_own_threshold():
     # left pixel flickers between A and another look 0.53 away; right pixel is still
-    settings = BankSettings(samples=4, matches=2, subsample=1_000_000, dynamic_factor=3.0, mean_frames=10)
+    settings = BankSettings(samples=4, matches=2, subsample=1_000_000, dynamic_factor=3.0, mean_frames=10,
+                            still_update=0)
     near = unit(1, 0.6, 0)
     flicker = float(np.linalg.norm(near - A))
     bank = FeatureBank.from_frames([frame(1, 2, A)], settings, base=0.5, seed=0)
@@ -77,7 +78,7 @@ def test_a_moving_background_raises_only_its_own_threshold():
 
 
 def test_the_running_mean_learns_only_where_the_mask_says_background():
-    settings = BankSettings(samples=2, matches=1, subsample=1_000_000, mean_frames=4)
+    settings = BankSettings(samples=2, matches=1, subsample=1_000_000, mean_frames=4, still_update=0)
     bank = FeatureBank.from_frames([frame(1, 2, A)], settings, base=0.5, seed=0)
     for _ in range(20):
         bank.score(frame(1, 2, B), l2_head)
@@ -97,7 +98,7 @@ def test_seeded_mean_is_the_median_distance_of_the_bank_frames():
 
 
 def test_foreground_never_enters_the_bank_and_background_does():
-    settings = BankSettings(samples=4, matches=2, subsample=1)  # every background pixel updates
+    settings = BankSettings(samples=4, matches=2, subsample=1, still_update=0)  # every background pixel updates
     bank = FeatureBank.from_frames([frame(8, 8, A)], settings, base=0.5, seed=0)
     background = np.ones((8, 8), bool)
     background[:, :4] = False  # left half foreground
@@ -113,7 +114,7 @@ def test_foreground_never_enters_the_bank_and_background_does():
 
 def test_a_ghost_is_eaten_from_its_border():
     # the bank holds an object (B) in the middle that has left: the frame shows A everywhere
-    settings = BankSettings(samples=4, matches=2, subsample=2)
+    settings = BankSettings(samples=4, matches=2, subsample=2, still_update=0)
     bank = FeatureBank.from_frames([frame(12, 12, A)], settings, base=0.5, seed=0)
     bank.samples[0][:, :, 4:8, 4:8] = B[None, :, None, None]
     ghost = []
@@ -131,7 +132,7 @@ def test_a_larger_mask_is_pooled_to_the_grid_conservatively():
     background = np.ones((4, 4), bool)
     background[0, 0] = False  # one frame pixel of the top-left cell is foreground
     assert _pool_all(background, 2, 2).tolist() == [[False, True], [True, True]]
-    settings = BankSettings(samples=2, matches=1, subsample=1)  # every background cell updates
+    settings = BankSettings(samples=2, matches=1, subsample=1, still_update=0)  # every background cell updates
     bank = FeatureBank.from_frames([frame(2, 2, A)], settings, base=0.5, seed=0)
     bank.score(frame(2, 2, B), l2_head)
     bank.update(background)
@@ -158,3 +159,27 @@ def test_bank_round_trips_through_its_file_format():
     assert loaded.settings == bank.settings
     np.testing.assert_array_equal(loaded.samples[0], bank.samples[0])
     np.testing.assert_array_equal(loaded.mean, bank.mean)
+
+
+def test_unchanged_foreground_is_absorbed_and_moving_foreground_is_not():
+    # no diffusion to speak of (subsample huge): only the still-foreground update can act
+    settings = BankSettings(samples=4, matches=2, subsample=1_000_000, still_update=8)
+    ghost = FeatureBank.from_frames([frame(6, 6, B)], settings, base=0.5, seed=0)
+    moving = FeatureBank.from_frames([frame(6, 6, B)], settings, base=0.5, seed=0)
+    changed_ghost, changed_moving = [], []
+    for i in range(200):
+        mask = ghost.score(frame(6, 6, A), l2_head) > 0.5  # the scene is A, the bank still says B
+        changed_ghost.append(int(mask.sum()))
+        ghost.update(~mask)
+        look = (A, C)[i % 2]  # an object whose look changes every frame
+        mask = moving.score(frame(6, 6, look), l2_head) > 0.5
+        changed_moving.append(int(mask.sum()))
+        moving.update(~mask)
+    assert changed_ghost[0] == 36 and changed_ghost[-1] == 0
+    assert min(changed_moving) == 36  # never absorbed
+    off = FeatureBank.from_frames([frame(6, 6, B)], BankSettings(samples=4, subsample=1_000_000, still_update=0),
+                                  base=0.5, seed=0)
+    for _ in range(200):
+        mask = off.score(frame(6, 6, A), l2_head) > 0.5
+        off.update(~mask)
+    assert mask.all()  # still_update 0: foreground never enters
