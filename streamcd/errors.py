@@ -31,6 +31,10 @@ class ProviderError(ModelError):
     """The requested ONNX Runtime execution provider is not available."""
 
 
+class BackgroundError(StreamcdError, RuntimeError):
+    """The background manager was called out of order (e.g. ``prepare`` before it is ready)."""
+
+
 class DatasetError(StreamcdError, ValueError):
     """A dataset folder (CDnet layout) is missing files or holds invalid values."""
 

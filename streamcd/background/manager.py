@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import math
 import time
+from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
 
 from ..config import BackgroundConfig
-from ..errors import ConfigError, SourceError
+from ..errors import BackgroundError, ConfigError, SourceError
 from ..frames import StreamEvent
 from .bank import FeatureBank
 from .initial import cdnet_warmup, load_image
@@ -30,8 +31,19 @@ log = logging.getLogger(__name__)
 SAVE_INTERVAL_S = 10.0
 REINIT_EVENT = "background_reinit"
 
+#: What ``feed`` holds and hands back: the caller's frame objects.
+Item = TypeVar("Item")
 
-class BackgroundManager:
+
+class Phase(Enum):
+    """Where a manager is in its life cycle (``BackgroundManager.phase``)."""
+
+    COLLECTING = "collecting"  # no reference yet: frames go into the initial median
+    RUNNING = "running"  # a reference to compare with, kept up to date
+    REINITIALISING = "reinitialising"  # running on an interim reference while a new median fills
+
+
+class BackgroundManager(Generic[Item]):
     """Holds the reference background a siamese change model compares every frame with.
 
     ``version`` starts at 0 and grows by one on every change of ``reference``, so a caller can
@@ -56,12 +68,17 @@ class BackgroundManager:
     Not thread-safe: use it from the thread that runs the stream's model. Example::
 
         background = BackgroundManager(config.background, "cam1")
-        while background.frames_wanted():
-            background.offer(next(images))           # keep them: they are processed next
-        events = background.prepare(image)           # the reference now has image's size
-        mask = model(background.reference, image)    # re-encode it only when version moved
-        events += background.observe(image, mask)
+        for frame in frames:
+            for ready in background.feed(frame, frame.image):   # [] while the median fills
+                events = background.prepare(ready.image)         # reference has its size now
+                mask = model(background.reference, ready.image)  # re-encode when version moves
+                events += background.observe(ready.image, mask)
+        for ready in background.drain():             # a stream shorter than the median
+            ...
         background.close()                           # persists it (also as a context manager)
+
+    ``feed`` / ``drain`` are the one way callers hold frames back until the initial median is
+    ready; ``offer`` / ``finish_init`` are the steps they are made of.
     """
 
     def __init__(self, config: BackgroundConfig, stream: str, cdnet_dir: Path | None = None):
@@ -82,6 +99,7 @@ class BackgroundManager:
         self._last_save = -math.inf
         self._dirty = False
         self._closed = False
+        self._held: list[Item] = []  # fed while the initial median is collected
         self._store: StateStore | None = None
         #: The feature bank built on the current reference (``background.model: bank``); the
         #: frame processor builds it (it needs the model) and the manager keeps and persists it.
@@ -119,6 +137,40 @@ class BackgroundManager:
     def ready(self) -> bool:
         return self._reference is not None
 
+    @property
+    def phase(self) -> Phase:
+        if self._reference is None:
+            return Phase.COLLECTING
+        return Phase.REINITIALISING if self._collector is not None else Phase.RUNNING
+
+    def feed(self, item: Item, image: np.ndarray) -> list[Item]:
+        """The frames ready to be processed now, in order, after ``item`` arrived.
+
+        While the initial median is collected ``item`` is held and ``[]`` comes back; the frame
+        that completes the median releases every held frame (itself last); once running, it is
+        ``[item]``. ``image`` is the item's HxWx3 uint8 BGR picture.
+        """
+        if self.ready:
+            return [item]
+        self.offer(image)
+        self._held.append(item)
+        if not self.ready:
+            return []
+        held, self._held = self._held, []
+        return held
+
+    def drain(self) -> list[Item]:
+        """The frames still held when the stream ends before the median is complete.
+
+        The median is then made of the frames offered so far (``finish_init``); ``[]`` when
+        nothing is held.
+        """
+        if not self._held:
+            return []
+        self.finish_init()
+        held, self._held = self._held, []
+        return held
+
     def take_init_frames(self) -> np.ndarray | None:
         """The frames the current reference is the median of, (N, H, W, 3) uint8, once.
 
@@ -141,7 +193,7 @@ class BackgroundManager:
     def offer(self, image: np.ndarray) -> None:
         """Give a stream frame to the initial median; the manager is ready once it has enough."""
         if self.ready:
-            raise RuntimeError(
+            raise BackgroundError(
                 f"stream {self.stream}: the background is ready; call observe() "
                 "for processed frames, offer() only while frames_wanted() > 0"
             )
@@ -174,7 +226,7 @@ class BackgroundManager:
         once and returns the event; ``observe()`` does the same when ``prepare()`` was not called.
         """
         if not self.ready:
-            raise RuntimeError(
+            raise BackgroundError(
                 f"stream {self.stream}: the background is not ready; offer() "
                 "frames or call finish_init() first"
             )
