@@ -36,8 +36,8 @@ Samples = tuple[np.ndarray, ...]
 #: The model head on host arrays: (bank samples, one frame's features) -> (samples, h0, w0).
 Compare = Callable[[Samples, Features], np.ndarray]
 
-#: Features closer than STILL x base to the previous frame's count as unchanged.
-STILL = 0.5
+#: A pixel whose |B|+|G|+|R| change since the previous frame is at most this has not changed.
+STILL = 30
 
 _NEIGHBOURS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)])
 
@@ -94,7 +94,7 @@ class FeatureBank:
         self._image: np.ndarray | None = None  # the frame score() saw last, at the grid's size
         self._query: Features | None = None
         self._last: np.ndarray | None = None  # the decision distances score() saw last
-        self._still: np.ndarray | None = None  # pixels whose features did not change since the last frame
+        self._still: np.ndarray | None = None  # pixels whose colour did not change since the last frame
 
     @classmethod
     def from_frames(cls, features: Sequence[Features], settings: BankSettings, base: float,
@@ -165,18 +165,18 @@ class FeatureBank:
             samples = tuple(s.astype(np.float32) for s in samples)
         decision = self._decision(compare(samples, query))
         self.frames += 1
-        previous = self._query
-        if self.settings.still_update and previous is not None and self.fits(previous):
-            self._still = compare(previous, query)[0] < STILL * self.base
-        else:
-            self._still = None
         self._query, self._last = query, decision
         scaled = decision * (self.base / self.threshold())
-        self._image = None
-        if self.colours is not None and image is not None:
-            self._image = _resize(image, *self.grid)
-            diff = np.abs(self.colours.astype(np.int16) - self._image).sum(axis=3, dtype=np.int16)
-            matched = (diff <= self.settings.colour_threshold).sum(axis=0)
+        previous, self._image = self._image, None if image is None else _resize(image, *self.grid)
+        self._still = None
+        if self._image is None:
+            return scaled
+        if self.settings.still_update and previous is not None:
+            self._still = _colour_distance(previous, self._image) <= STILL
+        if self.colours is not None:
+            matched = np.zeros(self.grid, np.uint8)
+            for sample in self.colours:
+                matched += _colour_distance(sample, self._image) <= self.settings.colour_threshold
             scaled[matched >= self.settings.matches] = 0.0
         return scaled
 
@@ -191,7 +191,15 @@ class FeatureBank:
     def _decision(self, distances: np.ndarray) -> np.ndarray:
         """The ``matches``-th smallest of (samples, h, w) distances, per pixel."""
         k = self.settings.matches - 1
-        return np.partition(distances, k, axis=0)[k] if distances.shape[0] > 1 else distances[0]
+        if distances.shape[0] == 1 or k == 0:
+            return distances.min(axis=0)
+        if k == 1:  # the common case: two running minima over contiguous planes beat a partition
+            first, second = np.minimum(distances[0], distances[1]), np.maximum(distances[0], distances[1])
+            for plane in distances[2:]:
+                np.minimum(second, np.maximum(first, plane), out=second)
+                np.minimum(first, plane, out=first)
+            return second
+        return np.partition(distances, k, axis=0)[k]
 
     def update(self, background: np.ndarray, query: Features | None = None) -> None:
         """Conservative random update where ``background`` (HxW bool, any size) is True.
@@ -208,36 +216,49 @@ class FeatureBank:
             h, w = self.grid
             area = cv2.resize(background.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_AREA)
             background = area == 255
-        if self._last is not None and query is self._query:
+        current = query is self._query
+        if self._last is not None and current:
             # the pixel's own background motion: learnt where it is background only
-            self.mean[background] += (self._last[background] - self.mean[background]) / (
-                self.settings.mean_frames)
-        rng, n, p = self._rng, self.settings.samples, 1.0 / self.settings.subsample
-        still = self._still if query is self._query else None
-        image = self._image if query is self._query else None
+            self.mean += (self._last - self.mean) * (background * np.float32(1 / self.settings.mean_frames))
+        # per grid cell: the chance to enter the bank this frame (0 for moving foreground)
+        rate = background * np.float32(1 / self.settings.subsample)
+        if current and self._still is not None:  # unchanged foreground: a ghost or a stopped object
+            rate[self._still & ~background] = 1 / self.settings.still_update
+        image = self._image if current else None
+        rng, n = self._rng, self.settings.samples
+        cell_rate = rate
         for side, (bank, q) in enumerate(zip(self.samples, query)):
-            colours = self.colours if side == 0 and image is not None else None
             h, w = bank.shape[2:]
-            rate = np.where(_pool_all(background, h, w), p, 0.0)
-            if still is not None:  # unchanged foreground: a ghost or a stopped object
-                unchanged = _pool_all(still | background, h, w) & (rate == 0)
-                rate[unchanged] = 1.0 / self.settings.still_update
-            values = q[0]
-            ys, xs = np.nonzero(rng.random((h, w)) < rate)
-            if ys.size:
-                k = rng.integers(0, n, ys.size)
-                bank[k, :, ys, xs] = values[:, ys, xs].T
+            cell_rate = _pool_min(cell_rate, h, w)
+            # flat views: one index per cell is cheaper than (y, x) pairs
+            flat, values = bank.reshape(n, bank.shape[1], h * w), q[0].reshape(q.shape[1], h * w)
+            colours = None
+            if side == 0 and image is not None and self.colours is not None:
+                colours, looks = self.colours.reshape(n, h * w, 3), image.reshape(h * w, 3)
+            chance = cell_rate.reshape(-1)
+            cells = np.flatnonzero(rng.random(h * w, dtype=np.float32) < chance)
+            if cells.size:
+                k = rng.integers(0, n, cells.size)
+                flat[k, :, cells] = values[:, cells].T
                 if colours is not None:
-                    colours[k, ys, xs] = image[ys, xs]
-            ys, xs = np.nonzero(rng.random((h, w)) < rate)
-            if ys.size:
-                step = _NEIGHBOURS[rng.integers(0, 8, ys.size)]
-                ny = np.clip(ys + step[:, 0], 0, h - 1)
-                nx = np.clip(xs + step[:, 1], 0, w - 1)
-                k = rng.integers(0, n, ys.size)
-                bank[k, :, ny, nx] = values[:, ys, xs].T
+                    colours[k, cells] = looks[cells]
+            cells = np.flatnonzero(rng.random(h * w, dtype=np.float32) < chance)
+            if cells.size:
+                step = _NEIGHBOURS[rng.integers(0, 8, cells.size)]
+                ny = np.clip(cells // w + step[:, 0], 0, h - 1)
+                nx = np.clip(cells % w + step[:, 1], 0, w - 1)
+                k = rng.integers(0, n, cells.size)
+                flat[k, :, ny * w + nx] = values[:, cells].T
                 if colours is not None:
-                    colours[k, ny, nx] = image[ys, xs]
+                    colours[k, ny * w + nx] = looks[cells]
+
+
+def _colour_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per pixel |B|+|G|+|R| difference of two uint8 BGR images, saturated at 255."""
+    return cv2.transform(cv2.absdiff(a, b), _ONES)
+
+
+_ONES = np.ones((1, 3), np.float32)
 
 
 def _resize(image: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -247,9 +268,12 @@ def _resize(image: np.ndarray, h: int, w: int) -> np.ndarray:
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
 
 
-def _pool_all(mask: np.ndarray, h: int, w: int) -> np.ndarray:
-    """``mask`` (H, W) bool down to (h, w): a cell is True when every pixel under it is."""
-    fy, fx = mask.shape[0] // h, mask.shape[1] // w
+def _pool_min(values: np.ndarray, h: int, w: int) -> np.ndarray:
+    """``values`` (H, W) down to (h, w), each cell the minimum under it (all for a bool mask)."""
+    fy, fx = values.shape[0] // h, values.shape[1] // w
     if (fy, fx) == (1, 1):
-        return mask
-    return mask[: h * fy, : w * fx].reshape(h, fy, w, fx).all(axis=(1, 3))
+        return values
+    if (fy, fx) == (2, 2):  # side to next side: four strided views beat a reshaped reduction
+        a = values[: 2 * h, : 2 * w]
+        return np.minimum(np.minimum(a[0::2, 0::2], a[0::2, 1::2]), np.minimum(a[1::2, 0::2], a[1::2, 1::2]))
+    return values[: h * fy, : w * fx].reshape(h, fy, w, fx).min(axis=(1, 3))

@@ -127,11 +127,11 @@ def test_a_ghost_is_eaten_from_its_border():
 
 
 def test_a_larger_mask_is_pooled_to_the_grid_conservatively():
-    from streamcd.background.bank import _pool_all
+    from streamcd.background.bank import _pool_min
 
     background = np.ones((4, 4), bool)
     background[0, 0] = False  # one frame pixel of the top-left cell is foreground
-    assert _pool_all(background, 2, 2).tolist() == [[False, True], [True, True]]
+    assert _pool_min(background, 2, 2).tolist() == [[False, True], [True, True]]
     settings = BankSettings(samples=2, matches=1, subsample=1, still_update=0)  # every background cell updates
     bank = FeatureBank.from_frames([frame(2, 2, A)], settings, base=0.5, seed=0)
     bank.score(frame(2, 2, B), l2_head)
@@ -167,12 +167,14 @@ def test_unchanged_foreground_is_absorbed_and_moving_foreground_is_not():
     ghost = FeatureBank.from_frames([frame(6, 6, B)], settings, base=0.5, seed=0)
     moving = FeatureBank.from_frames([frame(6, 6, B)], settings, base=0.5, seed=0)
     changed_ghost, changed_moving = [], []
+    grey, dark = np.full((6, 6, 3), 120, np.uint8), np.full((6, 6, 3), 20, np.uint8)
     for i in range(200):
-        mask = ghost.score(frame(6, 6, A), l2_head) > 0.5  # the scene is A, the bank still says B
+        # the scene is A (and stays grey), the bank still says B
+        mask = ghost.score(frame(6, 6, A), l2_head, grey) > 0.5
         changed_ghost.append(int(mask.sum()))
         ghost.update(~mask)
-        look = (A, C)[i % 2]  # an object whose look changes every frame
-        mask = moving.score(frame(6, 6, look), l2_head) > 0.5
+        look = (A, C)[i % 2]  # an object whose look (and colour) changes every frame
+        mask = moving.score(frame(6, 6, look), l2_head, (grey, dark)[i % 2]) > 0.5
         changed_moving.append(int(mask.sum()))
         moving.update(~mask)
     assert changed_ghost[0] == 36 and changed_ghost[-1] == 0
@@ -180,6 +182,6 @@ def test_unchanged_foreground_is_absorbed_and_moving_foreground_is_not():
     off = FeatureBank.from_frames([frame(6, 6, B)], BankSettings(samples=4, subsample=1_000_000, still_update=0),
                                   base=0.5, seed=0)
     for _ in range(200):
-        mask = off.score(frame(6, 6, A), l2_head) > 0.5
+        mask = off.score(frame(6, 6, A), l2_head, grey) > 0.5
         off.update(~mask)
     assert mask.all()  # still_update 0: foreground never enters
