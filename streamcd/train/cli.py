@@ -59,6 +59,9 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the card's postprocess.temporal_mean (used where a pipeline leaves it "
                         "unset): average the distance maps of N frames; 2 (default) is best "
                         "measured on new cameras, 1 on the cameras the model trained on")
+    parser.add_argument("--bank-threshold", type=float, default=None, metavar="D",
+                        help="the card's bank_threshold: base threshold of the feature bank "
+                        "(default: the recipe's, chosen leave-one-video-out on long videos)")
     parser.add_argument("--alternates", type=float, default=0.0,
                         help="probability of pairing a query with a median of another stretch of "
                         "its video's frames instead of the run-time reference")
@@ -72,6 +75,8 @@ def recipe_from_args(args: argparse.Namespace, **run) -> TrainConfig:
     from .loop import TrainConfig
     from .net import NetConfig
 
+    if args.bank_threshold is not None and not 0 < args.bank_threshold < 2:
+        raise StreamcdError(f"--bank-threshold {args.bank_threshold}: give a distance in (0, 2)")
     if not 1 <= args.temporal_mean <= TEMPORAL_MEAN_MAX:
         raise StreamcdError(f"--temporal-mean {args.temporal_mean}: give 1 (each frame alone) to "
                             f"{TEMPORAL_MEAN_MAX}")
@@ -83,6 +88,7 @@ def recipe_from_args(args: argparse.Namespace, **run) -> TrainConfig:
     return TrainConfig(batch=args.batch, lr=args.lr, loss=args.loss, tau=args.tau, margin=args.margin,
                        ucsd_weight=args.ucsd_weight, reference_median=args.reference_median,
                        rule_folds=args.rule_folds, temporal_mean=args.temporal_mean,
+                       **({} if args.bank_threshold is None else {"bank_threshold": args.bank_threshold}),
                        beta=(0.5, 0.5, 0.5) if mlso else (0.0, 0.0, 0.0), net=net, augment=augment, **run)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .loop import BANK_THRESHOLD
 from .net import ChangeNet, NetConfig
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def export_onnx(checkpoint: Path, out_dir: Path, name: str = "default", extra: d
         "threshold": round(float(ckpt["threshold"]), 4),
         **({"scene_threshold": ckpt["scene_threshold"]} if ckpt.get("scene_threshold") else {}),
         "temporal_mean": int(ckpt.get("train", {}).get("temporal_mean", 1)),
+        "bank_threshold": float(ckpt.get("train", {}).get("bank_threshold", BANK_THRESHOLD)),
         "net": ckpt["net"],
         "validation": ckpt.get("validation", {}),
         "train": ckpt.get("train", {}),

@@ -22,6 +22,10 @@ from .validate import threshold_curve
 log = logging.getLogger(__name__)
 
 
+#: Base threshold of the feature bank for the recipe's networks (export/MODEL_CARD.md).
+BANK_THRESHOLD = 0.5
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that defines a training run (stored in the checkpoint and the model card)."""
@@ -49,6 +53,9 @@ class TrainConfig:
     # The card's postprocess.temporal_mean (what a pipeline that leaves it unset uses): 2 averages
     # two frames' distance maps, better on new cameras, worse on the ones trained on (MODEL_CARD.md).
     temporal_mean: int = 1
+    # The card's bank_threshold: the base threshold of the feature bank (background.model: bank),
+    # the same for every camera (docs/background-model.md).
+    bank_threshold: float = BANK_THRESHOLD
     backbone_lr_scale: float = 0.3  # lr factor of a pretrained trunk
     seed: int = 0
     threads: int | None = None

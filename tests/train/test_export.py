@@ -104,3 +104,16 @@ def test_checkpoint_with_pre_trunk_keys_loads(tmp_path):
     loaded, _ = load_checkpoint(tmp_path / "old.pt")
     for key, value in net.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value), key
+
+
+@pytest.mark.slow
+def test_the_card_carries_the_recipe_bank_threshold(exported, tmp_path):
+    from streamcd.train.loop import BANK_THRESHOLD
+
+    checkpoint, card = exported
+    assert json.loads(card.read_text())["bank_threshold"] == BANK_THRESHOLD  # record without one
+    ckpt = torch.load(checkpoint, weights_only=False)
+    ckpt["train"]["bank_threshold"] = 0.37
+    torch.save(ckpt, tmp_path / "c.pt")
+    card = export_onnx(tmp_path / "c.pt", tmp_path, "bt")
+    assert OnnxChangeModel.load(card, provider="cpu").bank_threshold == pytest.approx(0.37)

@@ -12,13 +12,13 @@ def test_train_options_reach_the_config(tmp_path, monkeypatch):
     code = main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--max-steps", "5",
                  "--exclude", "baseline/highway", "ucsd/birds", "--widths", "8", "16", "32",
                  "--embed", "8", "16", "24", "--tau", "0.2", "--no-mlso", "--threads", "1",
-                 "--rule-folds", "3", "--temporal-mean", "1"])
+                 "--rule-folds", "3", "--temporal-mean", "1", "--bank-threshold", "0.45"])
     assert code == 0
     (cfg,) = seen
     assert cfg.exclude == ("baseline/highway", "ucsd/birds") and cfg.max_steps == 5
     assert cfg.net.widths == (8, 16, 32) and cfg.net.embed == (8, 16, 24)
     assert cfg.tau == 0.2 and cfg.net.side_weights == (0.0, 0.0, 1.0) and cfg.threads == 1
-    assert cfg.rule_folds == 3 and cfg.temporal_mean == 1
+    assert cfg.rule_folds == 3 and cfg.temporal_mean == 1 and cfg.bank_threshold == 0.45
 
 
 def test_the_rule_is_cross_fitted_on_four_networks_by_default(tmp_path, monkeypatch):
@@ -44,3 +44,9 @@ def test_a_temporal_mean_outside_1_to_16_is_refused(tmp_path, capsys):
     (tmp_path / "cdnet2014").mkdir()
     assert main(["train", "--data", str(tmp_path), "--temporal-mean", "0"]) != 0
     assert "--temporal-mean 0: give 1 (each frame alone) to 16" in capsys.readouterr().err
+
+
+def test_a_bank_threshold_outside_0_to_2_is_refused(tmp_path, capsys):
+    (tmp_path / "cdnet2014").mkdir()
+    assert main(["train", "--data", str(tmp_path), "--bank-threshold", "2.5"]) != 0
+    assert "--bank-threshold 2.5: give a distance in (0, 2)" in capsys.readouterr().err
