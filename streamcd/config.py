@@ -34,6 +34,9 @@ class ReconnectConfig(_Schema):
 
 #: Hardware video decoders FFmpeg can use through PyAV (cuda = NVDEC).
 HwAccel = Literal["cuda", "vaapi"]
+#: Base threshold of the feature bank for a model card that names none (``bank_threshold``);
+#: the value ``streamcd train`` records for its recipe (export/MODEL_CARD.md).
+BANK_THRESHOLD = 0.5
 #: Most frames ``postprocess.temporal_mean`` (and a model card's ``temporal_mean``) may average.
 TEMPORAL_MEAN_MAX = 16
 HWACCEL_HELP = "hardware decode (cuda = NVIDIA NVDEC); software decode when unavailable"

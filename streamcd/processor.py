@@ -15,6 +15,7 @@ import numpy as np
 
 from .background import BackgroundManager
 from .background.bank import BankSettings, FeatureBank
+from .config import BANK_THRESHOLD
 from .frames import Frame, Result, StreamEvent
 from .postprocess import MaskPostprocessor
 from .postprocess.calibration import MIN_FRAMES, SceneCalibration
@@ -100,7 +101,7 @@ class FrameProcessor:
         card_rule: SceneCalibration | None = getattr(model, "calibration", None)
         self.calibration = card_rule if postprocess.ceiling is not None and not self.use_bank else None
         if self.use_bank and postprocess.config.threshold is None:
-            postprocess.threshold = float(getattr(model, "bank_threshold", None) or model.threshold)
+            postprocess.threshold = float(getattr(model, "bank_threshold", None) or BANK_THRESHOLD)
         self.smooth = TemporalMean(postprocess.config.temporal_mean
                                    or getattr(model, "temporal_mean", 1))
         self._smoothed_version = -1

@@ -137,3 +137,19 @@ def test_keep_distance_and_config_objects(model):
 def test_bad_arguments(model, kwargs, image, error, match):
     with pytest.raises(error, match=match):
         Detector(model, **kwargs).apply(image)
+
+
+def test_a_ghost_of_an_object_present_at_start_heals_with_the_bank_only(model):
+    # a square stands in the first 60 frames (the whole median), then leaves for good
+    background = clean_background()
+    with_object = background.copy()
+    with_object[40:80, 60:100] = (40, 220, 250)
+    seen = {}
+    for kind in ("bank", "reference"):
+        detector = Detector(model, background={"model": kind, "frames": 30, "stride": 2})
+        for _ in range(60):
+            detector.apply(with_object)
+        ghost = [(detector.apply(background)[40:80, 60:100] > 0).mean() for _ in range(300)]
+        seen[kind] = ghost
+    assert seen["bank"][0] > 0.5 and max(seen["bank"][-50:]) < 0.05  # flagged at once, gone later
+    assert min(seen["reference"]) > 0.9  # the single reference keeps the ghost for ever

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .loop import BANK_THRESHOLD
+from ..config import BANK_THRESHOLD
 from .net import ChangeNet, NetConfig
 
 log = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..config import BANK_THRESHOLD
 from .augment import AugmentConfig, sample_batch
 from .calibrate import fit_calibration, validation_scenes
 from .data import cdnet_train_val, load_ucsd, with_alternate_references
@@ -20,10 +21,6 @@ from .net import ChangeNet, NetConfig
 from .validate import threshold_curve
 
 log = logging.getLogger(__name__)
-
-
-#: Base threshold of the feature bank for the recipe's networks (export/MODEL_CARD.md).
-BANK_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def test_checkpoint_with_pre_trunk_keys_loads(tmp_path):
 
 @pytest.mark.slow
 def test_the_card_carries_the_recipe_bank_threshold(exported, tmp_path):
-    from streamcd.train.loop import BANK_THRESHOLD
+    from streamcd.config import BANK_THRESHOLD
 
     checkpoint, card = exported
     assert json.loads(card.read_text())["bank_threshold"] == BANK_THRESHOLD  # record without one
