@@ -7,15 +7,43 @@ Quick start::
     mask = detector.apply(frame_bgr)          # uint8 0/255, like cv2 BackgroundSubtractor
 
     streamcd.Pipeline.from_yaml("pipelines/demo.yaml").run()
+
+Every error streamcd raises on purpose is a :class:`StreamcdError`, re-exported here
+(``except streamcd.SourceError``), each also a matching builtin (``SourceError`` is an ``OSError``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .errors import (
+    ClusterError,
+    ConfigError,
+    DatasetError,
+    ModelError,
+    ProviderError,
+    SinkError,
+    SourceError,
+    SourceTimeoutError,
+    StreamcdError,
+)
+
 __version__ = "0.1.0"
 
-__all__ = ["Detector", "Pipeline", "__version__"]
+__all__ = [
+    "ClusterError",
+    "ConfigError",
+    "DatasetError",
+    "Detector",
+    "ModelError",
+    "Pipeline",
+    "ProviderError",
+    "SinkError",
+    "SourceError",
+    "SourceTimeoutError",
+    "StreamcdError",
+    "__version__",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .detector import Detector

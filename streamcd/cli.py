@@ -133,7 +133,7 @@ def _yes(flag: bool) -> str:
 def _cmd_run(args) -> int:
     from .config import PipelineConfig
     from .pipeline import Pipeline
-    from .progress import ConsoleObserver
+    from .console import ConsoleObserver
 
     cfg = PipelineConfig.from_yaml(args.config, args.overrides)
     if args.max_frames is not None and args.max_frames < 1:

@@ -39,6 +39,10 @@ class DatasetError(StreamcdError, ValueError):
     """A dataset folder (CDnet layout) is missing files or holds invalid values."""
 
 
+class ClusterError(StreamcdError, RuntimeError):
+    """Ray is missing, or the cluster cannot be reached."""
+
+
 #: Attribute set (``extra={REPORTED: True}``) on the log record of an error that is also handed
 #: back to the caller (``StreamReport.error``): a front end that prints those errors itself, as
 #: the CLI does, filters the record off its console so the message is shown once.

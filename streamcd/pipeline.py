@@ -30,7 +30,7 @@ from .stages import ReadAhead, WriteBehind
 from .stats import MetricsWriter, StreamMeter
 
 if TYPE_CHECKING:
-    from .runtime.batcher import FrameBatcher
+    from .runtime.local_batcher import FrameBatcher
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +291,7 @@ class Pipeline:
         m, streams = self.config.model, self.config.streams
         batcher = None
         if m.max_batch > 1 and len(streams) > 1:
-            from .runtime.batcher import FrameBatcher
+            from .runtime.local_batcher import FrameBatcher
 
             batcher = FrameBatcher(self.model, m.max_batch, m.max_wait_ms)
         try:

@@ -16,13 +16,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ..errors import StreamcdError
+from ..errors import ClusterError
 
 INSTALL_HINT = "pip install 'streamcd[ray]'  (or: pip install 'ray>=2.9')"
-
-
-class ClusterError(StreamcdError, RuntimeError):
-    """Ray is missing, or the cluster cannot be reached."""
 
 
 def import_ray() -> ModuleType:

@@ -9,7 +9,7 @@ distance map at model resolution (stride 2), float32; thresholding and masks sta
 The class is plain Python (testable without Ray); :mod:`.ray_backend` wraps it with
 ``ray.remote``. Its ``infer`` is a coroutine: Ray runs it as an async actor, so requests keep
 arriving while a batch runs on the inference thread. The batch itself (reference cache, one
-encoder run per input size) is :class:`~streamcd.runtime.batching.BatchRunner`, which the local
+encoder run per input size) is :class:`~streamcd.runtime.batch_runner.BatchRunner`, which the local
 pipeline's batcher runs too.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from ..config import ModelConfig
 from ..postprocess.calibration import SceneCalibration
-from ..runtime.batching import MISSING, ActiveStreams, BatchItem, BatchRunner
+from ..runtime.batch_runner import MISSING, ActiveStreams, BatchItem, BatchRunner
 
 log = logging.getLogger(__name__)
 

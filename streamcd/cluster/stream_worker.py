@@ -35,7 +35,7 @@ from ..frames import Frame, Result, StreamEvent
 from ..pipeline import RunObserver, StreamReport, StreamRunner
 from ..postprocess import MaskPostprocessor
 from ..processor import ClientFrameProcessor, FrameProcessor, StageTimes
-from ..runtime.batching import StreamClient
+from ..runtime.batch_runner import StreamClient
 from ..sources import Source
 from .model_server import ModelInfo
 

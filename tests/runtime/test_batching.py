@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from streamcd.errors import ModelError
-from streamcd.runtime.batcher import FrameBatcher
-from streamcd.runtime.batching import MISSING, ActiveStreams, BatchItem, BatchRunner, StreamClient
+from streamcd.runtime.local_batcher import FrameBatcher
+from streamcd.runtime.batch_runner import MISSING, ActiveStreams, BatchItem, BatchRunner, StreamClient
 from streamcd.runtime.binding import DeviceFeatures
 from streamcd.runtime.onnx_model import OnnxChangeModel
 from tests.conftest import square_frames
@@ -199,7 +199,7 @@ def test_two_streams_batched_give_the_masks_of_unbatched(tmp_path, model, monkey
     import cv2
 
     from streamcd.pipeline import Pipeline
-    from streamcd.runtime import batcher as batcher_module
+    from streamcd.runtime import local_batcher as batcher_module
     from tests.conftest import write_clip
 
     clips = {"a": write_clip(tmp_path / "a.mp4", square_frames(30, seed=0)[0]),

@@ -4,7 +4,7 @@ Each stream has one reference (its background), named by a *key* that changes wh
 background does; a stream sends its reference image only with a new key, and the runner encodes
 it once (kept on the GPU with IO binding). A batch is a list of :class:`BatchItem`; frames of the
 same input size run through the encoder as one stacked batch and through the head with their
-streams' references stacked alike. :mod:`.batcher` gathers items from stream threads,
+streams' references stacked alike. :mod:`.local_batcher` gathers items from stream threads,
 :mod:`streamcd.cluster.model_server` from Ray calls. Usage::
 
     runner = BatchRunner(model)

@@ -2,7 +2,7 @@
 
 Each stream thread calls :meth:`FrameBatcher.infer` and blocks; a model thread gathers the
 waiting frames up to ``max_batch`` (waiting at most ``max_wait_ms`` for streams that are active
-but have not sent yet) and runs them with :class:`~.batching.BatchRunner`, the code Ray's model
+but have not sent yet) and runs them with :class:`~.batch_runner.BatchRunner`, the code Ray's model
 actor uses. Worth it on a GPU, where a batch of 8 costs little more than one frame; on a small
 CPU a batch costs what its frames cost one by one, so it is off by default (``max_batch: 1``).
 Usage::
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelError
-from .batching import ActiveStreams, Answer, BatchCounters, BatchItem, BatchRunner, StreamClient
+from .batch_runner import ActiveStreams, Answer, BatchCounters, BatchItem, BatchRunner, StreamClient
 
 if TYPE_CHECKING:
     from typing import Self
