@@ -42,13 +42,13 @@ class Clock(RunObserver):
         return (self.n - 1) / (self.last - self.first) if self.n > 1 else 0.0
 
 
-def config(n: int, clip: Path, out: Path, threads: int) -> PipelineConfig:
+def config(n: int, clip: Path, out: Path, threads: int, max_batch: int) -> PipelineConfig:
     streams = [{"name": f"s{i}", "source": {"type": "video", "path": str(clip)},
                 "background": {"frames": 5, "stride": 1},
                 "sinks": [{"type": "jsonl", "path": str(out / f"s{i}.jsonl")}]} for i in range(n)]
     return PipelineConfig.model_validate({
-        "model": {"provider": "cpu", "threads": threads},
-        "ray": {"model_cpus": 1, "stream_cpus": 0.1, "max_batch": 8, "max_wait_ms": 5},
+        "model": {"provider": "cpu", "threads": threads, "max_batch": max_batch, "max_wait_ms": 5},
+        "ray": {"model_cpus": 1, "stream_cpus": 0.1},
         "streams": streams})
 
 
@@ -79,7 +79,8 @@ def main() -> None:
     for n in (int(v) for v in args.streams.split(",")):
         for backend in ("local", "ray"):
             load = os.getloadavg()[0]
-            cfg = config(n, clip, tmp / f"{backend}{n}", args.threads)
+            # as measured in docs/scaling.md: the local backend unbatched, model actors batch 8
+            cfg = config(n, clip, tmp / f"{backend}{n}", args.threads, 1 if backend == "local" else 8)
             clock = Clock()
             t0 = time.monotonic()
             if backend == "local":

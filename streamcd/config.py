@@ -6,12 +6,15 @@ current working directory (the place ``streamcd run`` is started from).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .yamlconf import load_validated
+
+log = logging.getLogger(__name__)
 
 
 class _Schema(BaseModel):
@@ -283,7 +286,8 @@ class ModelConfig(_Schema):
         "there; None = on for cuda/tensorrt, off on CPU"
     )
     max_batch: int = Field(
-        1, ge=1, description="frames of several streams run as one encoder batch (1 = off)"
+        1, ge=1, description="frames of several streams run as one encoder batch (1 = off); "
+        "both backends: the local model thread and each Ray model actor"
     )
     max_wait_ms: float = Field(5.0, ge=0, description="longest wait to fill a batch")
     tensorrt: TensorrtConfig = TensorrtConfig()
@@ -305,6 +309,10 @@ class MetricsConfig(_Schema):
         return path
 
 
+#: ``ray:`` keys that moved to ``model:`` (read from there, with a deprecation warning).
+MOVED_TO_MODEL = ("max_batch", "max_wait_ms")
+
+
 class RayConfig(_Schema):
     """The Ray backend (``streamcd run --backend ray``); ignored by the local backend."""
 
@@ -314,10 +322,6 @@ class RayConfig(_Schema):
     )
     model_cpus: float = Field(1.0, gt=0, description="CPUs reserved per model actor")
     stream_cpus: float = Field(0.25, gt=0, description="CPUs reserved per stream actor")
-    max_batch: int = Field(8, ge=1, description="most frames a model actor runs at once")
-    max_wait_ms: float = Field(
-        5.0, ge=0, description="how long a model actor waits to fill a batch"
-    )
     max_restarts: int = Field(3, ge=0, description="restarts of a dead actor before giving up")
     placement_timeout_s: float = Field(
         60.0, gt=0, description="an actor not started by then is reported as not placed"
@@ -352,6 +356,37 @@ class PipelineConfig(_Schema):
     stats_every_s: float = Field(10.0, gt=0, description="period of the stats line of live streams")
     metrics: MetricsConfig = MetricsConfig()
     ray: RayConfig = RayConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _batching_moved_to_model(cls, data: object) -> object:
+        """``ray.max_batch`` / ``ray.max_wait_ms`` (older YAML) become ``model.*``, which both
+        backends read; a value given in both places must agree."""
+        if not isinstance(data, dict) or not isinstance(data.get("ray"), dict):
+            return data
+        ray, model = data["ray"], data.get("model", {})
+        moved = {key: ray[key] for key in MOVED_TO_MODEL if key in ray}
+        if not moved or not isinstance(model, dict):
+            return data
+        if any(key in model and model[key] != value for key, value in moved.items()):
+            return data  # left for _no_batching_under_ray, whose error points at `ray:`
+        for key, value in moved.items():
+            log.warning("ray.%s is deprecated: both backends batch with model.%s now; move the "
+                        "value there (read as model.%s: %s)", key, key, key, value)
+        return {**data, "model": {**model, **moved},
+                "ray": {k: v for k, v in ray.items() if k not in moved}}
+
+    @field_validator("ray", mode="before")
+    @classmethod
+    def _no_batching_under_ray(cls, ray: object, info: ValidationInfo) -> object:
+        model = info.data.get("model")
+        for key in MOVED_TO_MODEL:
+            if (isinstance(ray, dict) and key in ray and model is not None
+                    and key in model.model_fields_set and ray[key] != getattr(model, key)):
+                raise ValueError(
+                    f"ray.{key} ({ray[key]}) and model.{key} ({getattr(model, key)}) disagree; "
+                    f"both backends batch with model.{key} now: remove ray.{key}")
+        return ray
 
     @field_validator("streams")
     @classmethod

@@ -558,3 +558,38 @@ def test_set_errors_and_file_errors_are_reported_together(tmp_path):
     assert "(2 problems)" in message
     assert "model.provider (line 2)" in message
     assert "streams[0].background.stride (from --set streams[0].background.stride=0)" in message
+
+
+# ---------------------------------------------------------------------------------------------
+# One batching setting for both backends (ray.max_batch / ray.max_wait_ms moved to model:)
+
+
+@pytest.mark.parametrize(
+    ("sections", "batch", "deprecated", "error"),
+    [
+        ("model: {max_batch: 4, max_wait_ms: 3}", (4, 3.0), [], None),  # the one place
+        ("ray: {max_batch: 8}", (8, 5.0), ["ray.max_batch"], None),  # older YAML: read as model.*
+        ("ray: {max_batch: 8, max_wait_ms: 2}", (8, 2.0), ["ray.max_batch", "ray.max_wait_ms"],
+         None),
+        ("model: {max_batch: 8}\nray: {max_batch: 8}", (8, 5.0), ["ray.max_batch"], None),  # agree
+        # both, disagreeing: which one applies is the error's point
+        ("model: {max_batch: 4}\nray: {max_batch: 8}", None, [],
+         "ray (line 5): ray.max_batch (8) and model.max_batch (4) disagree; both backends batch with "
+         "model.max_batch now: remove ray.max_batch"),
+        ("model: {max_batch: 8, max_wait_ms: 1}\nray: {max_batch: 8, max_wait_ms: 2}", None, [],
+         "ray (line 5): ray.max_wait_ms (2) and model.max_wait_ms (1.0) disagree"),
+        ("ray: {max_batch: 0}", None, [], "model.max_batch"),  # still validated, under its new key
+    ],
+)
+def test_batching_is_one_model_setting(tmp_path, caplog, sections, batch, deprecated, error):
+    text = one_stream("{type: video, path: a.mp4}", sections + "\n")
+    if error is not None:
+        assert error in error_of(tmp_path, text)
+        return
+    with caplog.at_level("WARNING", logger="streamcd.config"):
+        config = load(tmp_path, text)
+    assert (config.model.max_batch, config.model.max_wait_ms) == batch
+    warned = [r.getMessage() for r in caplog.records]
+    assert [w.split(" is deprecated")[0] for w in warned] == deprecated
+    assert all("move the value there" in w for w in warned)
+    assert "max_batch" not in config.ray.model_dump()  # the ray section no longer has it

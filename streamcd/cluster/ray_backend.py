@@ -203,7 +203,8 @@ class _Run:
         # Named, so that stream actors look them up: an actor handle passed as a constructor
         # argument would live in the object store, and a restart may find it gone.
         actors = [actor_cls.options(name=self._model_name(i), **options).remote(
-            model_cfg, r.max_batch, r.max_wait_ms, i) for i in range(r.model_actors)]
+            model_cfg, model_cfg.max_batch, model_cfg.max_wait_ms, i)
+            for i in range(r.model_actors)]
         placed = self._wait_placed(actors, [a.info.remote() for a in actors],
                                    {"CPU": r.model_cpus, "GPU": gpus})
         if not any(ok for ok, _ in placed):

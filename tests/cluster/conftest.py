@@ -29,10 +29,11 @@ def local_ray():
 
 
 def ray_config(*streams: dict, **ray_section) -> PipelineConfig:
-    """CPU model on one thread; a short batching wait; ``ray_section`` overrides ``ray:``."""
+    """CPU model on one thread, batches of up to 8 with a short wait; ``ray_section`` overrides
+    ``ray:``."""
     return PipelineConfig.model_validate({
-        "model": {"provider": "cpu", "threads": 1},
-        "ray": {"max_wait_ms": 2, "placement_timeout_s": 30, **ray_section},
+        "model": {"provider": "cpu", "threads": 1, "max_batch": 8, "max_wait_ms": 2},
+        "ray": {"placement_timeout_s": 30, **ray_section},
         "streams": list(streams),
     })
 
