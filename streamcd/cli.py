@@ -132,8 +132,8 @@ def _yes(flag: bool) -> str:
 
 def _cmd_run(args) -> int:
     from .config import PipelineConfig
-    from .pipeline import Pipeline
     from .console import ConsoleObserver
+    from .pipeline import Pipeline
 
     cfg = PipelineConfig.from_yaml(args.config, args.overrides)
     if args.max_frames is not None and args.max_frames < 1:

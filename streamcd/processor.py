@@ -20,7 +20,7 @@ from .frames import Frame, Result, StreamEvent
 from .postprocess import MaskPostprocessor
 from .postprocess.calibration import MIN_FRAMES, SceneCalibration
 from .postprocess.temporal import TemporalMean
-from .runtime.base import ChangeModel, Features
+from .runtime.base import ChangeModel, Features, ModelTraits
 from .runtime.binding import DeviceFeatures
 from .runtime.geometry import model_input_size, to_frame_size, to_model_input
 
@@ -213,13 +213,13 @@ class ClientFrameProcessor(FrameProcessor):
     """FrameProcessor whose model call goes through a :class:`ModelClient`.
 
     Frames go to the client resized to the model input; the reference goes only when its key
-    (incarnation token, background version, input size) is new to the client. ``model`` needs
-    only ``threshold``, ``multiple`` and ``stride`` here.
+    (incarnation token, background version, input size) is new to the client. Of ``model`` it
+    needs only the :class:`~streamcd.runtime.base.ModelTraits` (the model runs behind the client).
     """
 
     supports_bank = False
 
-    def __init__(self, client: ModelClient, model, background: BackgroundManager,
+    def __init__(self, client: ModelClient, model: ModelTraits, background: BackgroundManager,
                  postprocess: MaskPostprocessor, stream: str, incarnation: str = "",
                  max_side: int | None = None) -> None:
         super().__init__(model, background, postprocess, stream, max_side=max_side)

@@ -22,9 +22,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -37,6 +37,27 @@ if TYPE_CHECKING:
 #: Seconds of history behind fps and latency percentiles.
 WINDOW_S = 10.0
 _MAX_SAMPLES = 4096  # 10 s at up to ~400 fps
+
+
+class RateWindow(Protocol):
+    """What the stats line and the metrics file read of a stream: its last seconds."""
+
+    def window(self, now: float | None = None) -> tuple[float, float, np.ndarray]:
+        """(fps in, fps out, latencies in seconds) over the last ``WINDOW_S`` seconds."""
+        ...
+
+
+@dataclass(frozen=True)
+class FixedWindow:
+    """A window measured elsewhere, as last reported (the Ray driver's copy of a stream actor's
+    :class:`StreamMeter`)."""
+
+    fps_in: float = 0.0
+    fps_out: float = 0.0
+    latencies: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    def window(self, now: float | None = None) -> tuple[float, float, np.ndarray]:
+        return self.fps_in, self.fps_out, self.latencies
 
 
 class StreamMeter:
@@ -108,7 +129,7 @@ class StreamStats:
         if latencies.size:
             p50, p99 = (float(v) * 1000 for v in np.percentile(latencies, [50, 99]))
             top = float(latencies.max()) * 1000
-        return cls(report.name, report.live, report.seconds == 0.0, report.error,
+        return cls(report.name, report.live, report.running, report.error,
                    report.seconds_so_far(), report.frames, report.dropped, report.corrupt,
                    report.reconnects, fps_in, fps_out, p50, p99, top,
                    report.times.per_frame_ms()["inference"])

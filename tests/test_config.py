@@ -574,8 +574,8 @@ def test_set_errors_and_file_errors_are_reported_together(tmp_path):
         ("model: {max_batch: 8}\nray: {max_batch: 8}", (8, 5.0), ["ray.max_batch"], None),  # agree
         # both, disagreeing: which one applies is the error's point
         ("model: {max_batch: 4}\nray: {max_batch: 8}", None, [],
-         "ray (line 5): ray.max_batch (8) and model.max_batch (4) disagree; both backends batch with "
-         "model.max_batch now: remove ray.max_batch"),
+         ("ray (line 5): ray.max_batch (8) and model.max_batch (4) disagree; both backends batch with "
+         "model.max_batch now: remove ray.max_batch")),
         ("model: {max_batch: 8, max_wait_ms: 1}\nray: {max_batch: 8, max_wait_ms: 2}", None, [],
          "ray (line 5): ray.max_wait_ms (2) and model.max_wait_ms (1.0) disagree"),
         ("ray: {max_batch: 0}", None, [], "model.max_batch"),  # still validated, under its new key

@@ -36,7 +36,9 @@ RefKey = tuple[str, int, tuple[int, int]]
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What a stream needs to know about the remote model (postprocess threshold, input sides)."""
+    """What a stream needs to know about the remote model: a
+    :class:`~streamcd.runtime.base.ModelTraits` (threshold, input sides), plus the card's
+    postprocessing defaults and where the model runs."""
 
     name: str
     provider: str

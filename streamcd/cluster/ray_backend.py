@@ -21,12 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ..config import PipelineConfig
 from ..errors import REPORTED
+from ..follow import RunFollower
 from ..pipeline import PipelineReport, RunObserver, StreamReport
-from ..stats import MetricsWriter, StreamMeter
+from ..stats import FixedWindow
 from . import import_ray
 from .model_server import ModelInfo, ModelServer, ModelStats
 from .stream_worker import StreamSnapshot, StreamWorker
@@ -73,17 +72,6 @@ class RayPipelineReport(PipelineReport):
         return lines
 
 
-class _SnapshotMeter(StreamMeter):
-    """The driver's copy of a remote stream's meter: the window its last poll reported."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.last: tuple[float, float, np.ndarray] = (0.0, 0.0, np.empty(0))
-
-    def window(self, now: float | None = None) -> tuple[float, float, np.ndarray]:
-        return self.last
-
-
 class RayPipeline:
     """All streams of a config on a Ray cluster (a local one when ``address`` is None).
 
@@ -116,8 +104,10 @@ class RayPipeline:
             self._connect(ray)
         config, temp_state = self._with_state_dir()
         try:
-            return _Run(ray, config, observer or RunObserver(), stop or threading.Event(),
-                        on_wait, self.stream_actors, self.model_actors).run(max_frames)
+            follower = RunFollower(config, observer or RunObserver(), stop or threading.Event(),
+                                   on_wait)
+            return _Run(ray, config, follower, self.stream_actors,
+                        self.model_actors).run(max_frames)
         finally:
             if owns_ray:
                 ray.shutdown()
@@ -150,18 +140,19 @@ class RayPipeline:
 
 
 class _Run:
-    """One run of a RayPipeline: the actors, their reports, the polling loop."""
+    """One run of a RayPipeline: the actors, their reports, the polling loop.
 
-    def __init__(self, ray, config: PipelineConfig, observer: RunObserver,
-                 stop: threading.Event, on_wait: Callable[[], None] | None,
+    Everything here runs on the caller's thread, observer hooks included.
+    """
+
+    def __init__(self, ray, config: PipelineConfig, follower: RunFollower,
                  handles: dict[str, object], model_handles: list) -> None:
-        self.ray, self.config, self.observer, self.stop, self.on_wait = (
-            ray, config, observer, stop, on_wait)
+        self.ray, self.config, self.follower = ray, config, follower
+        self.observer = follower.observer
         self.handles, self.model_handles = handles, model_handles
         self.model_names: list[str] = []
         self.run_id = uuid.uuid4().hex[:8]
-        self.reports = {s.name: StreamReport(s.name, meter=_SnapshotMeter())
-                        for s in config.streams}
+        self.reports = {s.name: StreamReport(s.name, meter=FixedWindow()) for s in config.streams}
         self.restarts: dict[str, int] = {}
         self.nodes: dict[str, str] = {}
         self.started: set[str] = set()
@@ -181,8 +172,6 @@ class _Run:
             self.model_handles.clear()
             for actor in [*streams.values(), *models]:
                 self.ray.kill(actor, no_restart=True)
-        if self.config.metrics.path:
-            MetricsWriter(self.config.metrics).write(list(self.reports.values()))
         provider = infos[0].provider if infos else "none"
         return RayPipelineReport(provider, list(self.reports.values()), stats, self.restarts,
                                  self.nodes, time.monotonic() - t0)
@@ -240,6 +229,7 @@ class _Run:
             if ok:
                 self.nodes[name] = answer
                 running[name] = actor
+                self.reports[name].start()
             else:
                 self.reports[name].error = f"stream actor not placed: {answer}"
                 log.error("stream %s: actor not placed: %s", name, answer, extra={REPORTED: True})
@@ -267,45 +257,43 @@ class _Run:
     # -- following --------------------------------------------------------------------------
 
     def _follow(self, actors: dict[str, object], max_frames: int | None) -> None:
-        ray = self.ray
-        runs = {actor.run.remote(max_frames): name for name, actor in actors.items()}
-        polls: dict[object, str] = {}
-        next_stats = time.monotonic() + self.config.stats_every_s
-        metrics = MetricsWriter(self.config.metrics) if self.config.metrics.path else None
-        stopping = False
-        while runs:
-            if self.stop.is_set() and not stopping:
-                stopping = True
-                for name in runs.values():
-                    actors[name].stop.remote()
-            busy = set(polls.values())
-            for name in set(runs.values()) - busy:
-                polls[actors[name].poll.remote()] = name
-            done, _ = ray.wait([*runs, *polls], num_returns=len(runs) + len(polls), timeout=POLL_S)
-            # Polls first: a poll answered together with the final report holds older counters.
-            for ref in sorted(done, key=lambda r: r in runs):
-                final = ref in runs
-                name = runs.pop(ref) if final else polls.pop(ref)
-                try:
-                    self._apply(ray.get(ref), counters=name not in self.finished)
-                except ray.exceptions.RayError as e:
-                    if not final:
-                        continue  # a poll that met a restarting actor: poll again
-                    # restarts exhausted, or the node is gone for good
-                    self.reports[name].error = f"stream actor died: {_first_line(e)}"
-                    log.error("stream %s: %s", name, self.reports[name].error,
-                              extra={REPORTED: True})
-                if final:
-                    self.finished.add(name)
-                    self.observer.on_end(self.reports[name])
-            now = time.monotonic()
-            if now >= next_stats:
-                self.observer.on_stats(list(self.reports.values()))
-                next_stats += self.config.stats_every_s
-            if metrics:
-                metrics.tick(list(self.reports.values()))
-            if self.on_wait:
-                self.on_wait()
+        self._actors = actors
+        self._runs = {actor.run.remote(max_frames): name for name, actor in actors.items()}
+        self._polls: dict[object, str] = {}
+        self.follower.follow(list(self.reports.values()), self._wait, self._interrupt)
+
+    def _interrupt(self) -> None:
+        for name in self._runs.values():
+            self._actors[name].stop.remote()
+
+    def _wait(self) -> bool:
+        """Poll every running stream actor, apply what came within POLL_S; False once all ended."""
+        ray, runs, polls = self.ray, self._runs, self._polls
+        if not runs:
+            return False
+        busy = set(polls.values())
+        for name in set(runs.values()) - busy:
+            polls[self._actors[name].poll.remote()] = name
+        done, _ = ray.wait([*runs, *polls], num_returns=len(runs) + len(polls), timeout=POLL_S)
+        # Polls first: a poll answered together with the final report holds older counters.
+        for ref in sorted(done, key=lambda r: r in runs):
+            final = ref in runs
+            name = runs.pop(ref) if final else polls.pop(ref)
+            try:
+                self._apply(ray.get(ref), counters=name not in self.finished)
+            except ray.exceptions.RayError as e:
+                if not final:
+                    continue  # a poll that met a restarting actor: poll again
+                # restarts exhausted, or the node is gone for good
+                self.reports[name].error = f"stream actor died: {_first_line(e)}"
+                log.error("stream %s: %s", name, self.reports[name].error,
+                          extra={REPORTED: True})
+            if final:
+                self.finished.add(name)
+                if self.reports[name].running:  # the actor died before its final report
+                    self.reports[name].end()
+                self.observer.on_end(self.reports[name])
+        return True
 
     def _apply(self, snap: StreamSnapshot, counters: bool = True) -> None:
         report = self.reports[snap.name]
@@ -321,10 +309,9 @@ class _Run:
         report.frames, report.dropped, report.corrupt = snap.frames, snap.dropped, snap.corrupt
         report.reconnects, report.live, report.times = snap.reconnects, snap.live, snap.times
         report.error = snap.error
+        report.meter = FixedWindow(*snap.window)
         if snap.finished:
-            report.seconds = snap.seconds
-        assert isinstance(report.meter, _SnapshotMeter)
-        report.meter.last = snap.window
+            report.end(snap.seconds)
         self.restarts[snap.name] = snap.restarts
         self.nodes[snap.name] = snap.node
 

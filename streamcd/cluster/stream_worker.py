@@ -165,14 +165,12 @@ class _RayStreamRunner(StreamRunner):
     def __init__(self, config: StreamConfig, info: ModelInfo, observer: _Collector,
                  client: RemoteModelClient, incarnation: str, first_events: list[StreamEvent],
                  skip_to: int) -> None:
-        super().__init__(config, info, observer)  # type: ignore[arg-type]
-        self.client, self.incarnation = client, incarnation
-        self.first_events, self.skip_to = first_events, skip_to
+        def remote(background: BackgroundManager, postprocess: MaskPostprocessor) -> FrameProcessor:
+            return RemoteFrameProcessor(client, info, background, postprocess, config.name,
+                                        incarnation, first_events, config.max_side)
 
-    def make_processor(self, background, postprocess) -> FrameProcessor:
-        return RemoteFrameProcessor(self.client, self.model, background, postprocess,
-                                    self.config.name, self.incarnation, self.first_events,
-                                    self.config.max_side)
+        super().__init__(config, info, observer, remote)
+        self.skip_to = skip_to
 
     def frames(self, source: Source) -> Iterator[Frame]:
         if source.live or self.skip_to <= 0:

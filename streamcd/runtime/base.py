@@ -12,8 +12,20 @@ if TYPE_CHECKING:
 Features = tuple[np.ndarray, ...]
 
 
+class ModelTraits(Protocol):
+    """What a stream needs to know about its model, wherever the model runs (this process, a
+    batcher's thread, a Ray model actor): the card's threshold, and the input side multiple and
+    output stride that size its frames and maps. A model may also carry ``calibration`` and
+    ``temporal_mean`` (see :class:`ChangeModel`), read with ``getattr``.
+    """
+
+    threshold: float
+    multiple: int
+    stride: int
+
+
 @runtime_checkable
-class ChangeModel(Protocol):
+class ChangeModel(ModelTraits, Protocol):
     """A siamese change model split as encoder + head.
 
     ``encode`` maps NHWC uint8 BGR images (sides multiples of ``multiple``) to feature maps;
@@ -27,10 +39,7 @@ class ChangeModel(Protocol):
     ``temporal_mean`` (the card's ``postprocess.temporal_mean`` default, 1 when absent).
     """
 
-    threshold: float
     provider: str
-    multiple: int
-    stride: int
 
     def encode(self, images: np.ndarray) -> Features: ...
 

@@ -8,9 +8,15 @@ import numpy as np
 import pytest
 
 from streamcd.errors import ModelError
-from streamcd.runtime.local_batcher import FrameBatcher
-from streamcd.runtime.batch_runner import MISSING, ActiveStreams, BatchItem, BatchRunner, StreamClient
+from streamcd.runtime.batch_runner import (
+    MISSING,
+    ActiveStreams,
+    BatchItem,
+    BatchRunner,
+    StreamClient,
+)
 from streamcd.runtime.binding import DeviceFeatures
+from streamcd.runtime.local_batcher import FrameBatcher
 from streamcd.runtime.onnx_model import OnnxChangeModel
 from tests.conftest import square_frames
 
