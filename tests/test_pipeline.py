@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -14,6 +15,7 @@ from streamcd.config import PipelineConfig
 from streamcd.pipeline import Pipeline, RunObserver
 from streamcd.processor import ReferenceCache, StageTimes
 from streamcd.runtime.onnx_model import OnnxChangeModel
+from streamcd.stats import StreamStats
 from tests.conftest import square_frames, write_clip
 
 
@@ -297,3 +299,77 @@ def test_the_threshold_is_calibrated_per_stream_unless_fixed(tmp_path, model, ca
     lines = [r.getMessage() for r in caplog.records if "for this scene" in r.getMessage()]
     assert len(lines) == 1 and lines[0].startswith("stream auto: threshold ")
     assert float(lines[0].split()[3]) <= model.threshold
+
+
+def test_reports_can_be_read_while_the_streams_run(tmp_path, model):
+    """Another thread (a stats server's) reads every report while two streams run: counters only
+    grow, ``running`` holds until each stream's end and then ``seconds`` is final; every hook
+    runs on the thread the module docstring names."""
+    n = 40
+    clip = write_clip(tmp_path / "clip.mp4", square_frames(n)[0])
+    background = {"frames": 3, "stride": 1}
+    cfg = PipelineConfig.model_validate({
+        "model": {"provider": "cpu"}, "stats_every_s": 0.02,
+        "streams": [video_stream(name, clip, tmp_path, background=background) for name in "ab"]})
+    handed = threading.Event()
+    hooks: dict[str, set[str]] = {}
+    handed_reports: list = []
+
+    class Watcher(RunObserver):
+        def _on(self, hook: str) -> None:
+            hooks.setdefault(hook, set()).add(threading.current_thread().name)
+
+        def on_start(self, stream, total, live):
+            self._on("on_start")
+
+        def on_result(self, stream, result):
+            self._on("on_result")
+            time.sleep(0.01)  # a slow consumer: the stream runs for a while
+
+        def on_stats(self, reports):
+            self._on("on_stats")
+            handed_reports[:] = reports
+            handed.set()
+
+        def on_end(self, report):
+            self._on("on_end")
+
+    reads: list[tuple[str, bool, int, float]] = []
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def read_reports() -> None:
+        handed.wait(30)
+        while not done.is_set():
+            for r in handed_reports:
+                try:
+                    running = r.running
+                    reads.append((r.name, running, r.frames, r.seconds))
+                    stats = StreamStats.of(r)  # the meter's window, under its lock
+                    assert stats.frames >= reads[-1][2] and stats.seconds >= 0
+                except BaseException as e:  # noqa: BLE001 - reported by the test's thread
+                    failures.append(e)
+            time.sleep(0.002)
+
+    reader = threading.Thread(target=read_reports, name="reader")
+    reader.start()
+    try:
+        report = Pipeline(cfg, model).run(observer=Watcher())
+    finally:
+        done.set()
+        reader.join()
+    assert not failures, failures
+    assert report.ok and [s.frames for s in report.streams] == [n, n]
+    final = {s.name: s for s in report.streams}
+    for name in "ab":
+        mine = [(running, frames, seconds) for s, running, frames, seconds in reads if s == name]
+        assert any(running and frames < n for running, frames, _ in mine), "never read mid-run"
+        assert [f for _, f, _ in mine] == sorted(f for _, f, _ in mine)  # never goes back
+        # once a stream is seen ended, it stays ended with its final time
+        ended = [(frames, seconds) for running, frames, seconds in mine if not running]
+        assert all(e == (n, final[name].seconds) for e in ended)
+        assert not final[name].running and final[name].seconds > 0
+        assert StreamStats.of(final[name]).running is False
+    assert hooks == {"on_start": {"stream-a", "stream-b"}, "on_result": {"sinks-a", "sinks-b"},
+                     "on_stats": {threading.current_thread().name},
+                     "on_end": {"stream-a", "stream-b"}}

@@ -14,7 +14,9 @@ import pytest
 from streamcd.cli import main
 from streamcd.cluster.ray_backend import RayPipeline
 from streamcd.cluster.stream_worker import RESTART_EVENT
+from streamcd.config import MetricsConfig
 from streamcd.pipeline import Pipeline, RunObserver
+from streamcd.stats import StreamStats
 from tests.conftest import square_frames, write_clip
 
 from .conftest import file_stream, ray_config, rtsp_stream
@@ -118,10 +120,16 @@ def test_a_stream_that_cannot_be_placed_is_reported(local_ray, tmp_path):
     out = tmp_path / "out"
     # the timeout also covers the model actor's start, which takes seconds on a busy machine
     config = ray_config(file_stream("cam", clip, out), stream_cpus=64, placement_timeout_s=10)
+    metrics = tmp_path / "metrics.json"
+    config = config.model_copy(update={"metrics": MetricsConfig(path=metrics)})
     report = RayPipeline(config).run()
     [stream] = report.streams
     assert not report.ok and stream.frames == 0
     assert "not placed" in stream.error and "no node of the cluster is that large" in stream.error
+    # it never ran: not reported as running (it was, from seconds == 0.0), its time does not grow
+    assert not StreamStats.of(stream).running and stream.seconds_so_far() == 0
+    cam = json.loads(metrics.read_text())["streams"]["cam"]
+    assert (cam["running"], cam["error"]) == (False, stream.error)
 
 
 def test_cli_backend_ray(local_ray, tmp_path, capsys):
