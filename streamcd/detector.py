@@ -22,16 +22,37 @@ _PROVISIONAL = -2  # cache key of the first frame's features while the median is
 class Detector:
     """Foreground masks frame by frame, like ``cv2.BackgroundSubtractor``.
 
-    Example::
-
-        detector = streamcd.Detector()                      # shipped model, median background
-        for frame in frames:                                # HxWx3 uint8 BGR
-            mask = detector.apply(frame)                    # HxW uint8, 255 = foreground
-        background = detector.getBackgroundImage()
-
     With the default median background, the first frames are compared against the first frame
     until the median of ``background.frames`` frames is ready (``apply`` never holds a frame
     back). Pass ``background=image`` (an array) to start from a known empty scene instead.
+
+    Args:
+        model: a model card (file or folder), a loaded :class:`ChangeModel`, or None for the
+            shipped default model.
+        provider: ONNX Runtime provider when the model is loaded here: ``auto``, ``cuda``,
+            ``tensorrt`` or ``cpu``.
+        background: the YAML ``background:`` section (a BackgroundConfig or a dict), or an
+            image (HxWx3 or HxW uint8) of the empty scene.
+        postprocess: the YAML ``postprocess:`` section (a PostprocessConfig or a dict).
+        threshold: a fixed mask threshold instead of the model card's.
+        keep_distance: keep each frame's change map in ``last_result.distance``.
+        max_side: frames with a longer side are downscaled for the model (masks keep the frame
+            size).
+
+    Raises:
+        ConfigError: ``background`` or ``postprocess`` is not a valid section.
+        ModelError: the model cannot be loaded (ProviderError: the provider is unavailable).
+
+    Example::
+
+        import cv2
+        import streamcd
+
+        detector = streamcd.Detector(provider="cpu")            # shipped model
+        video = cv2.VideoCapture("assets/highway.mp4")
+        while (frame := video.read()[1]) is not None:           # HxWx3 uint8 BGR
+            mask = detector.apply(frame)                        # HxW uint8, 255 = foreground
+        cv2.imwrite("background.png", detector.getBackgroundImage())
     """
 
     def __init__(self, model: str | Path | ChangeModel | None = None, *, provider: str = "auto",
@@ -69,7 +90,17 @@ class Detector:
         return self.model.provider
 
     def apply(self, image: np.ndarray) -> np.ndarray:
-        """Foreground mask of one BGR frame (HxW uint8, 0 or 255)."""
+        """Foreground mask of one frame.
+
+        Args:
+            image: HxWx3 uint8 BGR (or HxW grey) frame; frames of a stream keep one size.
+
+        Returns:
+            HxW uint8 mask, 255 = foreground; ``last_result`` has its boxes and fraction.
+
+        Raises:
+            ValueError: ``image`` is not uint8 HxWx3 or HxW.
+        """
         if image.ndim == 2:
             image = np.repeat(image[..., None], 3, axis=2)
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:

@@ -103,14 +103,33 @@ def session_options(threads: int | None = None):
 class OnnxChangeModel:
     """Encoder + head ONNX sessions on the best (or the requested) execution provider.
 
+    With ``io_binding`` (default on CUDA/TensorRT) the reference features stay on the GPU and
+    each frame's features go from encoder to head without leaving it. Usually made with
+    :meth:`load` or :meth:`from_config`.
+
+    Args:
+        card: the model card (graphs, threshold, input multiple, output stride).
+        provider: ``auto`` (best available), ``cuda``, ``tensorrt`` or ``cpu``.
+        threads: CPU intra-op threads (None: the usable cores, at most 4).
+        device_id: GPU index for cuda / tensorrt.
+        io_binding: keep features on the session's device (None: on for GPU providers).
+        tensorrt: TensorRT options (engine cache, fp16).
+
+    Raises:
+        ModelError: ONNX Runtime cannot load a graph.
+        ProviderError: the requested provider is not available.
+
     Example::
 
-        model = OnnxChangeModel.load(None)                   # shipped default model
-        ref = model.encode_reference(background[None])       # once per background update
-        dist = model.distance(ref, frames)                   # (N, H/2, W/2), > threshold = changed
+        import numpy as np
+        from streamcd.runtime.onnx_model import OnnxChangeModel
 
-    With ``io_binding`` (default on CUDA/TensorRT) the reference features stay on the GPU and
-    each frame's features go from encoder to head without leaving it.
+        model = OnnxChangeModel.load(None, provider="cpu")        # shipped default model
+        background = np.zeros((240, 320, 3), np.uint8)            # sides: multiples of model.multiple
+        frames = np.full((2, 240, 320, 3), 255, np.uint8)
+        ref = model.encode_reference(background[None])            # once per background update
+        dist = model.distance(ref, frames)                        # (2, 120, 160) float32
+        changed = dist > model.threshold
     """
 
     def __init__(self, card: ModelCard, provider: str = "auto", threads: int | None = None, *,
@@ -148,9 +167,11 @@ class OnnxChangeModel:
     @classmethod
     def load(cls, path: str | Path | None = None, name: str = "default", provider: str = "auto",
              threads: int | None = None, **options: Any) -> OnnxChangeModel:
-        """Load a model card (file, folder, or the shipped model ``name`` when path is None).
+        """Load a model card: a file, a folder holding one, or the shipped model ``name`` when
+        ``path`` is None (``default``, ``accurate``, ``default-int8``, ``default-fp16``).
 
-        ``options``: ``device_id``, ``io_binding``, ``tensorrt`` (see ``__init__``).
+        ``options``: ``device_id``, ``io_binding``, ``tensorrt`` (see the class docstring).
+        Raises ModelError (no such card, a broken card or graph) or ProviderError.
         """
         return cls(ModelCard.read(resolve_card(path, name)), provider, threads, **options)
 

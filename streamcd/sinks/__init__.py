@@ -1,7 +1,20 @@
 """Sinks: where results go (CDnet folders, videos, JSON Lines).
 
 A new sink is one module with a class ``(config, fps)`` implementing :class:`Sink`, plus one line
-in ``SINKS``; the YAML ``type:`` of its config is the key.
+in ``SINKS``; the YAML ``type:`` of its config is the key. Example (a Detector's results as JSON
+Lines)::
+
+    from streamcd import Detector
+    from streamcd.config import JsonlSinkConfig, VideoSourceConfig
+    from streamcd.sinks import open_sink
+    from streamcd.sources import open_source
+
+    detector = Detector(provider="cpu")
+    with (open_source(VideoSourceConfig(path="assets/highway.mp4", max_frames=20)) as source,
+          open_sink(JsonlSinkConfig(path="out/highway.jsonl"), source.fps) as sink):
+        for frame in source:
+            detector.apply(frame.image)
+            sink.write(detector.last_result)      # one line per frame: boxes, changed fraction
 """
 
 from __future__ import annotations
@@ -45,9 +58,20 @@ SinkConfig = (
 
 
 def open_sink(config: SinkConfig, fps: float | None = None) -> Sink:
-    """Build the sink that ``config.type`` names; ``fps`` is the source's rate (None if unknown).
+    """The sink that ``config.type`` names, open; use it as a context manager.
 
-    Raises SinkError when the output cannot be written, ConfigError for an unknown type.
+    Args:
+        config: a ``streamcd.config.*SinkConfig``.
+        fps: the source's frame rate, for video sinks (None: unknown).
+
+    Returns:
+        A :class:`Sink`: ``write(result)``, ``event(event)``; closing it finishes the output.
+
+    Raises:
+        ConfigError: unknown ``type``.
+        SinkError: the output cannot be written.
+
+    Example: see the module docstring.
     """
     return _sink_class(config)(config, fps)
 

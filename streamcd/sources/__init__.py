@@ -3,11 +3,14 @@
 ``open_source(config)`` turns a validated source config into a Source through the ``SOURCES``
 table: adding a source is one module here plus one line in that table.
 
-Example:
-    >>> from streamcd.config import VideoSourceConfig
-    >>> with open_source(VideoSourceConfig(path="clip.mp4")) as source:  # doctest: +SKIP
-    ...     for frame in source:
-    ...         print(frame.number, frame.size)
+Example::
+
+    from streamcd.config import VideoSourceConfig
+    from streamcd.sources import open_source
+
+    with open_source(VideoSourceConfig(path="assets/highway.mp4", max_frames=10)) as source:
+        for frame in source:                                  # Frame(number, image, ...)
+            print(frame.number, frame.image.shape, source.stats.frames)
 """
 
 from __future__ import annotations
@@ -50,10 +53,24 @@ SOURCES: dict[str, type] = {
 
 
 def open_source(config, on_event: EventCallback | None = None) -> Source:
-    """The Source described by a source config (``streamcd.config.*SourceConfig``).
+    """The Source described by a source config; use it as a context manager and iterate it.
 
-    ``on_event`` receives StreamEvents (disconnect, reconnect, gap, corrupt) with ``stream`` left
-    "" for the caller to fill in. Live sources call it on the iterating thread.
+    Args:
+        config: a ``streamcd.config.*SourceConfig`` (its ``type`` picks the class in
+            ``SOURCES``).
+        on_event: receives StreamEvents (disconnect, reconnect, gap, corrupt) with ``stream``
+            left "" for the caller to fill in; live sources call it on the iterating thread.
+
+    Returns:
+        A :class:`Source`: iterating gives :class:`~streamcd.frames.Frame` objects;
+        ``live``, ``fps`` and ``stats`` describe it.
+
+    Raises:
+        ConfigError: unknown ``type``.
+        SourceError: the input cannot be opened (SourceTimeoutError: a camera did not answer
+            in time); iterating may raise it too.
+
+    Example: see the module docstring.
     """
     kind = getattr(config, "type", None)
     try:
