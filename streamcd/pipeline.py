@@ -123,15 +123,21 @@ class RunObserver:
     caller's thread.
     """
 
-    def on_start(self, stream: str, total: int | None, live: bool) -> None: ...
+    def on_start(self, stream: str, total: int | None, live: bool) -> None:
+        """The stream's source and sinks are open; ``total`` frames to come, when known."""
 
-    def on_result(self, stream: str, result: Result) -> None: ...
+    def on_result(self, stream: str, result: Result) -> None:
+        """Every sink of the stream took ``result``."""
 
-    def on_event(self, event: StreamEvent) -> None: ...
+    def on_event(self, event: StreamEvent) -> None:
+        """Every sink of ``event.stream`` took ``event`` (disconnect, gap, background re-init...)."""
 
-    def on_stats(self, reports: Sequence[StreamReport]) -> None: ...
+    def on_stats(self, reports: Sequence[StreamReport]) -> None:
+        """Every ``stats_every_s``, with the live reports themselves (they change after the call)."""
 
-    def on_end(self, report: StreamReport) -> None: ...
+    def on_end(self, report: StreamReport) -> None:
+        """The stream ended and its sinks are closed; ``report`` is final. Called for every
+        stream, also one that failed before ``on_start``."""
 
 
 class StreamRunner:
