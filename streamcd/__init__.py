@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .errors import (
+    BackgroundError,
     ClusterError,
     ConfigError,
     DatasetError,
@@ -31,6 +32,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackgroundError",
     "ClusterError",
     "ConfigError",
     "DatasetError",
