@@ -16,9 +16,10 @@ Update, conservative and random: where the mask says background, each position r
 random sample with the frame's features with probability ``1 / subsample``, and with the same
 probability writes them into a random sample of a random 8-neighbour (spatial diffusion: a
 ghost left by an object that was in the first frames is eaten from its border, and a bank that
-held an object heals once it leaves). Foreground enters the bank only where it has not changed
-since the previous frame, with probability ``1 / still_update``: a ghost (or an object that
-stopped) is absorbed within a few times ``still_update`` frames, anything that moves never is.
+held an object heals once it leaves). Foreground enters the bank only where its colour has not
+changed for ``STILL_FRAMES`` frames in a row, then with probability ``1 / still_update``: a ghost
+(or an object that stopped) is absorbed a few times ``still_update`` frames later, anything that
+moves never is.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ Compare = Callable[[Samples, Features], np.ndarray]
 
 #: A pixel whose |B|+|G|+|R| change since the previous frame is at most this has not changed.
 STILL = 30
+#: Foreground unchanged for this many frames in a row counts as stopped (a ghost, a parked car):
+#: a person who stands and reads still moves now and then.
+STILL_FRAMES = 100
 
 _NEIGHBOURS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)])
 
@@ -94,7 +98,8 @@ class FeatureBank:
         self._image: np.ndarray | None = None  # the frame score() saw last, at the grid's size
         self._query: Features | None = None
         self._last: np.ndarray | None = None  # the decision distances score() saw last
-        self._still: np.ndarray | None = None  # pixels whose colour did not change since the last frame
+        self._still: np.ndarray | None = None  # pixels unchanged for STILL_FRAMES frames
+        self._still_frames = np.zeros(grid, np.uint16)  # frames each pixel has not changed
 
     @classmethod
     def from_frames(cls, features: Sequence[Features], settings: BankSettings, base: float,
@@ -172,7 +177,9 @@ class FeatureBank:
         if self._image is None:
             return scaled
         if self.settings.still_update and previous is not None:
-            self._still = _colour_distance(previous, self._image) <= STILL
+            unchanged = _colour_distance(previous, self._image) <= STILL
+            self._still_frames = np.where(unchanged, self._still_frames + 1, 0).astype(np.uint16)
+            self._still = self._still_frames >= STILL_FRAMES
         if self.colours is not None:
             matched = np.zeros(self.grid, np.uint8)
             for sample in self.colours:
