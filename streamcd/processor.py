@@ -96,8 +96,9 @@ class FrameProcessor:
         self._cache = ReferenceCache()
         self.use_bank = background.config.model == "bank" and self.supports_bank
         if background.config.model == "bank" and not self.use_bank:
-            log.info("stream %s: the feature bank runs with the local unbatched model; this one "
-                     "compares each frame with the median reference", stream)
+            log.warning("stream %s: the feature bank runs with the local unbatched model only "
+                        "(model.max_batch 1, local backend); this stream compares each frame with "
+                        "the median reference (background.model: reference)", stream)
         card_rule: SceneCalibration | None = getattr(model, "calibration", None)
         self.calibration = card_rule if postprocess.ceiling is not None and not self.use_bank else None
         if self.use_bank and postprocess.config.threshold is None:

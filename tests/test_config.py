@@ -538,7 +538,7 @@ def test_set_overrides(tmp_path, overrides, read, expected):
         ),
         (
             ["streams[0].background.bogus=1"],
-            ["streams[0].background.bogus (from --set", "allowed keys: init, image, frames"],
+            ["streams[0].background.bogus (from --set", "allowed keys: model, bank, init, image, frames"],
         ),
     ],
 )

@@ -79,7 +79,7 @@ class NoisyModel:
 
 
 def processor_for(model, postprocess: PostprocessConfig, frames=10, stride=1):
-    background = BackgroundManager(BackgroundConfig(frames=frames, stride=stride), "cam")
+    background = BackgroundManager(BackgroundConfig(model="reference", frames=frames, stride=stride), "cam")
     return FrameProcessor(model, background, MaskPostprocessor(postprocess, model.threshold), "cam")
 
 

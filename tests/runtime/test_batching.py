@@ -195,7 +195,7 @@ def _pipeline(tmp_path, clips, out, max_batch: int):
     return PipelineConfig.model_validate({
         "model": {"provider": "cpu", "threads": 1, "max_batch": max_batch, "max_wait_ms": 50},
         "streams": [{"name": name, "source": {"type": "video", "path": str(clip)},
-                     "background": {"frames": 5, "stride": 1},
+                     "background": {"model": "reference", "frames": 5, "stride": 1},  # batching: no bank
                      "sinks": [{"type": "cdnet", "dir": str(out / name)}]}
                     for name, clip in clips.items()],
     })
