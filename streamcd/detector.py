@@ -110,8 +110,8 @@ class Detector:
         if not self._background.ready:
             if self._provisional is None:
                 self._provisional = image.copy()
-            self._background.offer(image)
-            if not self._background.ready:
+            # the frames held meanwhile were answered against the provisional background
+            if not self._background.feed(frame, image):
                 dist = self._processor.distance(image, self._provisional, _PROVISIONAL)
                 mask, boxes, fraction = self._processor.postprocess(dist)
                 self.last_result = Result(frame, mask, boxes, fraction, dist, "detector")

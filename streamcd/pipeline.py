@@ -228,13 +228,10 @@ class StreamRunner:
         """Every frame through ``processor``; the first ones are held until the background is
         ready (the median is collected), then processed in order. Ends on stop or max_frames."""
         emit, events = self._emit, self._events
-        pending: list[Frame] = []  # frames held while the median background is collected
 
         def finish() -> None:
-            if pending:  # stream ended (or stopped) before the median was complete
-                background.finish_init()
-                for held in pending:
-                    emit(*processor.process(held))
+            for held in background.drain():  # stream ended (or stopped) before the median was complete
+                emit(*processor.process(held))
             emit(None, _drain(events))
 
         try:
@@ -242,15 +239,8 @@ class StreamRunner:
                 emit(None, _drain(events))
                 if stop.is_set():
                     break
-                if background.ready:
-                    emit(*processor.process(frame))
-                else:
-                    background.offer(frame.image)
-                    pending.append(frame)
-                    if background.ready:
-                        for held in pending:
-                            emit(*processor.process(held))
-                        pending.clear()
+                for ready in background.feed(frame, frame.image):
+                    emit(*processor.process(ready))
                 if max_frames is not None and count >= max_frames:
                     break
         except SourceError:

@@ -170,24 +170,18 @@ class _ModelMethod:
             model, self.background, MaskPostprocessor(PostprocessConfig(), model.threshold)
         )
         self.provider = model.provider
-        self._pending: list[Frame] = []
 
     def feed(self, frame: Frame, timed: _Timed) -> list[tuple[Frame, np.ndarray]]:
-        if self.background.ready:
-            return [self._process(frame)]
-        # Frames held while the median background is collected, as StreamRunner does.
+        # Frames are held while the median background is collected, as StreamRunner does.
         t = time.perf_counter()
-        self.background.offer(frame.image)
+        ready = self.background.feed(frame, frame.image)
         timed.add("background", t)
-        self._pending.append(frame)
-        return self.flush(timed) if self.background.ready else []
+        return [self._process(f) for f in ready]
 
     def flush(self, timed: _Timed) -> list[tuple[Frame, np.ndarray]]:
-        if self._pending and not self.background.ready:
-            t = time.perf_counter()
-            self.background.finish_init()
-            timed.add("background", t)
-        held, self._pending = self._pending, []
+        t = time.perf_counter()
+        held = self.background.drain()
+        timed.add("background", t)
         return [self._process(f) for f in held]
 
     def _process(self, frame: Frame) -> tuple[Frame, np.ndarray]:
