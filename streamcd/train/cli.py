@@ -51,10 +51,11 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference-median", choices=["all", "still"], default="all",
                         help="median of the training references: all (plain; default, best on "
                         "unseen cameras) or still (the run-time default)")
-    parser.add_argument("--rule-folds", type=int, default=4, metavar="K",
-                        help="fit the per-scene threshold rule on K extra networks that each leave "
-                        "1/K of the training videos out: K+1 trainings, best measured on new "
-                        "cameras (default 4); 0: on the training videos' validation frames")
+    parser.add_argument("--rule-folds", type=int, default=0, metavar="K",
+                        help="the per-scene threshold rule of background.model: reference (the "
+                        "feature bank, the default, does not use it): fit it on K extra networks "
+                        "that each leave 1/K of the training videos out (K+1 trainings); 0 "
+                        "(default): on the training videos' validation frames")
     parser.add_argument("--temporal-mean", type=int, default=2, metavar="N",
                         help="the card's postprocess.temporal_mean (used where a pipeline leaves it "
                         "unset): average the distance maps of N frames; 2 (default) is best "

@@ -21,12 +21,13 @@ def test_train_options_reach_the_config(tmp_path, monkeypatch):
     assert cfg.rule_folds == 3 and cfg.temporal_mean == 1 and cfg.bank_threshold == 0.45
 
 
-def test_the_rule_is_cross_fitted_on_four_networks_by_default(tmp_path, monkeypatch):
+def test_no_extra_rule_networks_are_trained_by_default(tmp_path, monkeypatch):
+    # the per-scene rule serves background.model: reference only; the feature bank needs none
     (tmp_path / "cdnet2014").mkdir()
     seen = []
     monkeypatch.setattr("streamcd.train.loop.train", lambda cfg: seen.append(cfg) or tmp_path / "c.pt")
     assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run")]) == 0
-    assert seen[0].rule_folds == 4 and seen[0].temporal_mean == 2
+    assert seen[0].rule_folds == 0 and seen[0].temporal_mean == 2
 
 
 def test_one_rule_fold_is_refused(tmp_path, capsys):
