@@ -98,6 +98,7 @@ class FeatureBank:
         self._image: np.ndarray | None = None  # the frame score() saw last, at the grid's size
         self._query: Features | None = None
         self._last: np.ndarray | None = None  # the decision distances score() saw last
+        self._quiet: np.ndarray | None = None  # where those distances alone say background
         self._still: np.ndarray | None = None  # pixels unchanged for STILL_FRAMES frames
         self._still_frames = np.zeros(grid, np.uint16)  # frames each pixel has not changed
 
@@ -172,6 +173,7 @@ class FeatureBank:
         self.frames += 1
         self._query, self._last = query, decision
         scaled = decision * (self.base / self.threshold())
+        self._quiet = scaled <= self.base  # background by the features alone
         previous, self._image = self._image, None if image is None else _resize(image, *self.grid)
         self._still = None
         if self._image is None:
@@ -225,8 +227,13 @@ class FeatureBank:
             background = area == 255
         current = query is self._query
         if self._last is not None and current:
-            # the pixel's own background motion: learnt where it is background only
+            # the pixel's own background motion: learnt where the mask says background
             self.mean += (self._last - self.mean) * (background * np.float32(1 / self.settings.mean_frames))
+        if current and self._quiet is not None:
+            # the colour gate only clears the mask: what the features call changed never enters
+            # the samples (else a colour look-alike would teach them the object, then the
+            # object's colours, and so on)
+            background = background & self._quiet
         # per grid cell: the chance to enter the bank this frame (0 for moving foreground)
         rate = background * np.float32(1 / self.settings.subsample)
         if current and self._still is not None:  # unchanged foreground: a ghost or a stopped object

@@ -99,7 +99,8 @@ def test_seeded_mean_is_the_median_distance_of_the_bank_frames():
 
 def test_foreground_never_enters_the_bank_and_background_does():
     settings = BankSettings(samples=4, matches=2, subsample=1, still_update=0)  # every background pixel updates
-    bank = FeatureBank.from_frames([frame(8, 8, A)], settings, base=0.5, seed=0)
+    # base 1.9: the features call B background too, so the mask alone decides
+    bank = FeatureBank.from_frames([frame(8, 8, A)], settings, base=1.9, seed=0)
     background = np.ones((8, 8), bool)
     background[:, :4] = False  # left half foreground
     for _ in range(30):
@@ -133,7 +134,7 @@ def test_a_larger_mask_is_pooled_to_the_grid_conservatively():
     background[0, 0] = False  # one frame pixel of the top-left cell is foreground
     assert _pool_min(background, 2, 2).tolist() == [[False, True], [True, True]]
     settings = BankSettings(samples=2, matches=1, subsample=1, still_update=0)  # every background cell updates
-    bank = FeatureBank.from_frames([frame(2, 2, A)], settings, base=0.5, seed=0)
+    bank = FeatureBank.from_frames([frame(2, 2, A)], settings, base=1.9, seed=0)
     bank.score(frame(2, 2, B), l2_head)
     bank.update(background)
     has_b = np.isclose(bank.samples[0], B[None, :, None, None], atol=1e-6).all(axis=1).any(axis=0)
@@ -185,3 +186,14 @@ def test_unchanged_foreground_is_absorbed_and_moving_foreground_is_not():
         mask = off.score(frame(6, 6, A), l2_head, grey) > 0.5
         off.update(~mask)
     assert mask.all()  # still_update 0: foreground never enters
+
+
+def test_what_the_features_call_changed_never_enters_the_samples_even_if_the_mask_clears_it():
+    # the colour gate clears the mask where colours match; the samples must not learn B from it
+    settings = BankSettings(samples=4, matches=2, subsample=1, still_update=0)
+    bank = FeatureBank.from_frames([frame(4, 4, A)], settings, base=0.5, seed=0)
+    for _ in range(20):
+        bank.score(frame(4, 4, B), l2_head)  # |B - A| = 1.41 > 0.5: changed by the features
+        bank.update(np.ones((4, 4), bool))  # ... but the mask says background everywhere
+    assert np.allclose(bank.samples[0], A[None, :, None, None])
+    assert bank.mean[0, 0] > 0  # the running mean still learns where the mask says background
