@@ -58,28 +58,29 @@ def test_the_decision_is_the_matches_th_smallest_distance():
 
 
 def test_a_moving_background_raises_only_its_own_threshold():
-    # left pixel flickers between A and another look 0.53 away; right pixel is still
+    # left pixel flickers between A and another look 0.53 away (under the base 0.6, so it is
+    # learnt); right pixel is still
     settings = BankSettings(samples=4, matches=2, subsample=1_000_000, dynamic_factor=3.0, mean_frames=10,
                             still_update=0)
     near = unit(1, 0.6, 0)
     flicker = float(np.linalg.norm(near - A))
-    bank = FeatureBank.from_frames([frame(1, 2, A)], settings, base=0.5, seed=0)
+    bank = FeatureBank.from_frames([frame(1, 2, A)], settings, base=0.6, seed=0)
     for i in range(60):
         query = frame(1, 2, A)
         query[0][0, :, 0, 0] = near if i % 2 else A
         bank.score(query, l2_head)
         bank.update(np.ones((1, 2), bool))
     threshold = bank.threshold()
-    assert threshold[0, 1] == pytest.approx(0.5)  # still pixel: the base
+    assert threshold[0, 1] == pytest.approx(0.6)  # still pixel: the base
     assert threshold[0, 0] == pytest.approx(3.0 * flicker / 2, rel=0.1)  # 3 x mean of 0 and flicker
-    # a change 0.6 away from A: foreground on the still pixel, background on the flickering one
-    scaled = bank.score(frame(1, 2, unit(1, 0.7, 0)), l2_head)
-    assert scaled[0, 1] > 0.5 > scaled[0, 0]
+    # a change 0.72 away from A: foreground on the still pixel, background on the flickering one
+    scaled = bank.score(frame(1, 2, unit(1, 0.9, 0)), l2_head)
+    assert scaled[0, 1] > 0.6 > scaled[0, 0]
 
 
-def test_the_running_mean_learns_only_where_the_mask_says_background():
+def test_the_running_mean_learns_only_where_the_mask_says_background():  # (base 1.9: quiet)
     settings = BankSettings(samples=2, matches=1, subsample=1_000_000, mean_frames=4, still_update=0)
-    bank = FeatureBank.from_frames([frame(1, 2, A)], settings, base=0.5, seed=0)
+    bank = FeatureBank.from_frames([frame(1, 2, A)], settings, base=1.9, seed=0)
     for _ in range(20):
         bank.score(frame(1, 2, B), l2_head)
         bank.update(np.array([[True, False]]))
@@ -169,7 +170,7 @@ def test_unchanged_foreground_is_absorbed_and_moving_foreground_is_not():
     moving = FeatureBank.from_frames([frame(6, 6, B)], settings, base=0.5, seed=0)
     changed_ghost, changed_moving = [], []
     grey, dark = np.full((6, 6, 3), 120, np.uint8), np.full((6, 6, 3), 20, np.uint8)
-    for i in range(200):
+    for i in range(400):
         # the scene is A (and stays grey), the bank still says B
         mask = ghost.score(frame(6, 6, A), l2_head, grey) > 0.5
         changed_ghost.append(int(mask.sum()))
@@ -182,13 +183,13 @@ def test_unchanged_foreground_is_absorbed_and_moving_foreground_is_not():
     assert min(changed_moving) == 36  # never absorbed
     off = FeatureBank.from_frames([frame(6, 6, B)], BankSettings(samples=4, subsample=1_000_000, still_update=0),
                                   base=0.5, seed=0)
-    for _ in range(200):
+    for _ in range(400):
         mask = off.score(frame(6, 6, A), l2_head, grey) > 0.5
         off.update(~mask)
     assert mask.all()  # still_update 0: foreground never enters
 
 
-def test_what_the_features_call_changed_never_enters_the_samples_even_if_the_mask_clears_it():
+def test_what_the_features_call_changed_is_not_learnt_even_if_the_mask_clears_it():
     # the colour gate clears the mask where colours match; the samples must not learn B from it
     settings = BankSettings(samples=4, matches=2, subsample=1, still_update=0)
     bank = FeatureBank.from_frames([frame(4, 4, A)], settings, base=0.5, seed=0)
@@ -196,4 +197,4 @@ def test_what_the_features_call_changed_never_enters_the_samples_even_if_the_mas
         bank.score(frame(4, 4, B), l2_head)  # |B - A| = 1.41 > 0.5: changed by the features
         bank.update(np.ones((4, 4), bool))  # ... but the mask says background everywhere
     assert np.allclose(bank.samples[0], A[None, :, None, None])
-    assert bank.mean[0, 0] > 0  # the running mean still learns where the mask says background
+    assert bank.mean[0, 0] == 0  # nor the running mean
