@@ -39,7 +39,7 @@ class ReconnectConfig(_Schema):
 HwAccel = Literal["cuda", "vaapi"]
 #: Base threshold of the feature bank for a model card that names none (``bank_threshold``);
 #: the value ``streamcd train`` records for its recipe (export/MODEL_CARD.md).
-BANK_THRESHOLD = 0.5
+BANK_THRESHOLD = 0.4
 #: Most frames ``postprocess.temporal_mean`` (and a model card's ``temporal_mean``) may average.
 TEMPORAL_MEAN_MAX = 16
 HWACCEL_HELP = "hardware decode (cuda = NVIDIA NVDEC); software decode when unavailable"
@@ -116,7 +116,7 @@ class BankConfig(_Schema):
                          "within its threshold (its distance is the matches-th smallest)")
     subsample: int = Field(16, ge=1, description="a background pixel replaces a sample (and one "
                            "of a neighbour's) with probability 1/subsample per frame")
-    dynamic_factor: float = Field(3.0, ge=0.0, description="per-pixel threshold = max(base, "
+    dynamic_factor: float = Field(2.0, ge=0.0, description="per-pixel threshold = max(base, "
                                   "dynamic_factor x running mean of the pixel's distance)")
     mean_frames: int = Field(100, ge=1, description="the running mean forgets over about this "
                              "many frames")

@@ -54,7 +54,7 @@ class BankSettings:
     samples: int = 8
     matches: int = 2
     subsample: int = 16
-    dynamic_factor: float = 3.0
+    dynamic_factor: float = 2.0
     mean_frames: int = 100  # the running mean's rate is 1 / mean_frames
     still_update: int = 128  # unchanged foreground replaces a sample with probability 1/still_update
     colour_threshold: int = 30  # sum over B, G, R of |frame - sample| a colour sample matches within
