@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .auth import TokenGuard
+from .auth import TokenGuard, refuse
 from .feed import LiveHub, StreamFeed
 from .metrics import metrics_registry
 from .render import VIEWS
@@ -78,9 +78,10 @@ def create_app(hub: LiveHub, token: str | None = None,
         return JSONResponse(body, status_code=503 if failing else 200)
 
     async def live(ws: WebSocket) -> None:
-        feed = hub.feeds.get(ws.path_params["stream"])
+        name = ws.path_params["stream"]
+        feed = hub.feeds.get(name)
         if feed is None:
-            await ws.close(code=4404, reason="unknown stream")
+            await refuse(ws, 404, f"unknown stream {name!r}; streams: {', '.join(hub.feeds)}")
             return
         await ws.accept()
         with feed.watching(), contextlib.suppress(WebSocketDisconnect):

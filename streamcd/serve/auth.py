@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 COOKIE = "streamcd_token"
 ENV_VAR = "STREAMCD_TOKEN"
@@ -32,8 +33,8 @@ def is_loopback(host: str) -> bool:
 
 
 class TokenGuard:
-    """ASGI middleware: 401 (HTTP) or close code 4401 (WebSocket) without the right token;
-    close code 4403 for a WebSocket opened by another site's page. ``token`` None: no check."""
+    """ASGI middleware: 401 without the right token; 403 for a WebSocket opened by another
+    site's page. ``token`` None: no token check."""
 
     def __init__(self, app: ASGIApp, token: str | None) -> None:
         self.app = app
@@ -45,7 +46,8 @@ class TokenGuard:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         if scope["type"] == "websocket" and not _same_origin(headers):
-            await send({"type": "websocket.close", "code": 4403, "reason": "cross-origin"})
+            await refuse(WebSocket(scope, receive, send), 403,
+                         "WebSockets are only served to this server's own page")
             return
         if self.token is None or self._presented(headers) == "ok":
             await self.app(scope, receive, send)
@@ -56,13 +58,13 @@ class TokenGuard:
             response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
             await response(scope, receive, send)
             return
+        message = ("missing or wrong token: send 'Authorization: Bearer TOKEN' or open "
+                   "/?token=TOKEN once (the token given to streamcd serve)")
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 4401, "reason": "token required"})
+            await refuse(WebSocket(scope, receive, send), 401, message)
             return
-        response = JSONResponse(
-            {"error": "missing or wrong token: send 'Authorization: Bearer TOKEN' or open "
-                      "/?token=TOKEN once (the token given to streamcd serve)"},
-            status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        response = JSONResponse({"error": message}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
         await response(scope, receive, send)
 
     def _presented(self, headers: dict[str, str]) -> str:
@@ -79,6 +81,15 @@ class TokenGuard:
 
     def _matches(self, candidate: str) -> bool:
         return bool(candidate) and secrets.compare_digest(candidate.encode(), self.token.encode())
+
+
+async def refuse(ws: WebSocket, status: int, message: str) -> None:
+    """Answer a WebSocket handshake with an HTTP error (close code 4000 + status where the
+    server cannot send HTTP responses to WebSocket requests)."""
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        await ws.send_denial_response(JSONResponse({"error": message}, status_code=status))
+    else:
+        await ws.close(code=4000 + status, reason=message[:120])
 
 
 def _same_origin(headers: dict[str, str]) -> bool:
