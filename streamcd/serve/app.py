@@ -111,7 +111,7 @@ def _binding(hub: LiveHub):
 
 
 async def _send_frames(ws: WebSocket, feed: StreamFeed, min_interval_s: float) -> None:
-    last_seq, last_sent = 0, {}
+    last_seq, last_data = 0, b""
     while True:
         view = await ws.receive_text()  # the viewer is ready for a picture of this view
         if view not in VIEWS:
@@ -122,14 +122,19 @@ async def _send_frames(ws: WebSocket, feed: StreamFeed, min_interval_s: float) -
             if seq == last_seq:
                 await ws.send_text("waiting")  # raises once the viewer has gone
                 continue
-            last_seq = seq
-            picture = await anyio.to_thread.run_sync(feed.jpeg, view)
-            # The same bytes again (the reference between updates): nothing new to show.
-            if picture is not None and picture[1] is not last_sent.get(view):
+            picture = (feed.fresh(view, min_interval_s)
+                       or await anyio.to_thread.run_sync(feed.jpeg, view, min_interval_s))
+            if picture is None:
+                last_seq = seq
+            elif picture[1] is last_data:
+                # Already shown: the reference between updates, or a frame encoded for another
+                # viewer less than min_interval_s ago; look again once a newer one may be due.
+                await asyncio.sleep(min_interval_s / 2)
+            else:
                 break
         started = time.monotonic()
         await ws.send_bytes(picture[1])
-        last_sent = {view: picture[1]}
+        last_seq, last_data = picture[0], picture[1]
         await asyncio.sleep(max(0.0, min_interval_s - (time.monotonic() - started)))
 
 

@@ -43,8 +43,13 @@ def add_serve_command(sub) -> None:
 
 
 def _cmd_serve(args) -> int:
-    from ..cli import (EXIT_FAILURE, EXIT_OK, install_signal_handlers, print_report,
-                       restore_signal_handlers)
+    from ..cli import (
+        EXIT_FAILURE,
+        EXIT_OK,
+        install_signal_handlers,
+        print_report,
+        restore_signal_handlers,
+    )
     from ..config import PipelineConfig
     from ..pipeline import Pipeline
     from ..progress import ConsoleObserver

@@ -42,6 +42,14 @@ class StreamStatus:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class _Picture:
+    key: object  # seq, or the reference array itself
+    seq: int
+    data: bytes
+    at: float  # time.monotonic() of the encode
+
+
 class StreamFeed:
     """One stream's newest result, events and JPEG cache; written by the pipeline's threads,
     read by the server's."""
@@ -59,7 +67,7 @@ class StreamFeed:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changed: asyncio.Event | None = None
         self._encode_lock = threading.Lock()
-        self._cache: dict[str, tuple[object, bytes]] = {}
+        self._cache: dict[str, _Picture] = {}
 
     # -- pipeline side ----------------------------------------------------------------------
 
@@ -123,9 +131,16 @@ class StreamFeed:
         if changed is not None:
             changed.set()
 
-    def jpeg(self, view: View) -> tuple[int, bytes] | None:
-        """(seq, JPEG) of the newest result in ``view``; None before there is one. Encodes at
-        most once per result and view; concurrent callers wait for that one encode."""
+    def jpeg(self, view: View, max_age_s: float = 0.0) -> tuple[int, bytes] | None:
+        """(seq, JPEG) of the newest result in ``view``; None before there is one.
+
+        Encodes at most once per result and view, and not again within ``max_age_s`` of the
+        last encode (a viewer capped at N fps cannot use more; this keeps encodes at N per
+        second however many viewers ask out of step). Concurrent callers share one encode.
+        """
+        fresh = self.fresh(view, max_age_s)
+        if fresh is not None:
+            return fresh
         with self._encode_lock:
             result, seq = self._result, self._seq
             if result is None:
@@ -133,17 +148,28 @@ class StreamFeed:
             reference = self.live.reference() if self.live is not None else None
             # The reference changes rarely and is never modified in place: keyed by identity.
             key = reference if view == "reference" else seq
+            now = time.monotonic()
             cached = self._cache.get(view)
-            if cached is not None and (cached[0] is key if view == "reference"
-                                       else cached[0] == key):
-                return seq, cached[1]
+            if cached is not None and (cached.key is key if view == "reference" else
+                                       cached.key == key or now - cached.at < max_age_s):
+                return cached.seq, cached.data
             image = render(view, result, reference)
             if image is None:
                 return None
             data = encode_jpeg(image)
             self.encodes += 1
-            self._cache[view] = (key, data)
+            self._cache[view] = _Picture(key, seq, data, now)
             return seq, data
+
+    def fresh(self, view: View, max_age_s: float = 0.0) -> tuple[int, bytes] | None:
+        """The cached picture of ``view`` when ``jpeg`` would hand it out unchanged (no encode
+        due), else None: cheap enough for the event loop, which then skips a thread hop."""
+        cached = self._cache.get(view)
+        if cached is None or view == "reference":
+            return None
+        if cached.key == self._seq or time.monotonic() - cached.at < max_age_s:
+            return cached.seq, cached.data
+        return None
 
     def status(self) -> StreamStatus:
         live = self.live
