@@ -123,7 +123,7 @@ def screenshot(cfg: PipelineConfig, path: Path) -> None:
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                "--window-size=720,640"):
+                "--window-size=1100,760"):
         options.add_argument(arg)
     hub = LiveHub([s.name for s in cfg.streams], provider="cpu")
     with LiveServer(create_app(hub), "127.0.0.1", 0) as server:
