@@ -165,8 +165,11 @@ class StreamFeed:
         """The cached picture of ``view`` when ``jpeg`` would hand it out unchanged (no encode
         due), else None: cheap enough for the event loop, which then skips a thread hop."""
         cached = self._cache.get(view)
-        if cached is None or view == "reference":
+        if cached is None:
             return None
+        if view == "reference":
+            current = self.live.reference() if self.live is not None else None
+            return (cached.seq, cached.data) if cached.key is current else None
         if cached.key == self._seq or time.monotonic() - cached.at < max_age_s:
             return cached.seq, cached.data
         return None
