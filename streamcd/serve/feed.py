@@ -38,7 +38,7 @@ class StreamStatus:
     """Health of one stream: ``ok`` False while it starts, is disconnected, or failed."""
 
     ok: bool
-    state: str  # starting | running | disconnected | failed | ended
+    state: str  # starting (not opened, or no result yet) | running | disconnected | failed | ended
     reason: str = ""
 
 
@@ -186,6 +186,9 @@ class StreamFeed:
         if down is not None:
             since = time.time() - down.timestamp
             return StreamStatus(False, "disconnected", f"{down.detail} ({since:.0f} s ago)")
+        if self._seq == 0:  # a camera down from the start posts no disconnect: no frame says it
+            return StreamStatus(False, "starting",
+                                "no frame processed yet (connecting, or collecting the background)")
         return StreamStatus(True, "running")
 
     def stats(self) -> StreamStats | None:

@@ -19,6 +19,7 @@ from ..rtsp_fixtures import (  # noqa: F401 - fixtures are found by name
     RtspServer,
     rtsp_server,
     rtsp_server_available,
+    rtsp_server_stopped,
 )
 
 pytest.importorskip("starlette", reason="streamcd serve needs pip install '.[serve]'")

@@ -70,7 +70,7 @@ def event(kind: str) -> StreamEvent:
 
 
 @pytest.mark.parametrize("kinds, error, ok, state", [
-    ([], None, True, "running"),  # attached, no event
+    ([], None, True, "running"),  # attached, frames coming, no event
     ([DISCONNECT], None, False, "disconnected"),  # camera gone
     ([DISCONNECT, RECONNECT, GAP], None, True, "running"),  # back again
     ([DISCONNECT, RECONNECT, DISCONNECT], None, False, "disconnected"),  # gone again
@@ -78,6 +78,7 @@ def event(kind: str) -> StreamEvent:
 ])
 def test_status_follows_events(kinds, error, ok, state):
     feed = attached(error=error)
+    feed.publish(result(0))
     for kind in kinds:
         feed.add_event(event(kind))
     status = feed.status()
@@ -91,7 +92,9 @@ def test_hub_names_failing_streams():
     assert set(hub.failing()) == {"a", "b"}  # not opened yet
     report = StreamReport("a")
     hub.on_attach("a", LiveState(report, lambda: None, lambda: 0.5))
-    assert set(hub.failing()) == {"b"} and hub.failing()["b"].state == "starting"
+    assert hub.failing()["a"].reason.startswith("no frame processed yet")  # camera down at start
+    hub.on_result("a", result(0))
+    assert set(hub.failing()) == {"b"} and hub.failing()["b"].reason == "not opened yet"
     hub.on_event(StreamEvent(DISCONNECT, "a", time.time(), "read timeout"))
     assert hub.failing()["a"].reason.startswith("read timeout")
     assert len(hub.feeds["a"].events) == 1

@@ -38,6 +38,15 @@ def test_healthz_follows_the_camera(serve, rtsp_server, tmp_path):
     assert "disconnect" in kinds and "reconnect" in kinds
 
 
+def test_healthz_waits_for_a_camera_down_at_start(serve, rtsp_server_stopped, tmp_path):
+    served = serve(config(rtsp_stream("cam", rtsp_server_stopped.url, tmp_path)))
+    wait_until(lambda: served.hub.feeds["cam"].live is not None, 10, "the stream opened")
+    status, body = healthz(served.url)
+    assert status == 503 and body["failing"]["cam"]["state"] == "starting"
+    rtsp_server_stopped.start()
+    wait_until(lambda: healthz(served.url)[0] == 200, 20, "/healthz 200 once frames come")
+
+
 def test_viewers_share_one_encode_per_frame(serve, rtsp_server, tmp_path):
     served = serve(config(rtsp_stream("cam", rtsp_server.url, tmp_path)))
     feed = served.hub.feeds["cam"]
