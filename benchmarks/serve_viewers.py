@@ -123,7 +123,7 @@ def screenshot(cfg: PipelineConfig, path: Path) -> None:
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                "--window-size=1100,760"):
+                "--window-size=560,900"):
         options.add_argument(arg)
     hub = LiveHub([s.name for s in cfg.streams], provider="cpu")
     with LiveServer(create_app(hub), "127.0.0.1", 0) as server:
@@ -138,7 +138,7 @@ def screenshot(cfg: PipelineConfig, path: Path) -> None:
             while time.monotonic() < deadline and not driver.find_elements(
                     By.CSS_SELECTOR, "img.live[data-frames]"):
                 time.sleep(0.1)
-            time.sleep(3)  # stats of a few seconds, events listed
+            time.sleep(11)  # the stats window (10 s) past the start, when the median holds frames
             driver.save_screenshot(str(path))
         finally:
             driver.quit()
@@ -167,6 +167,9 @@ def main() -> None:
                       f"({x['frames']} frames), {x['encodes']} JPEG encodes, "
                       f"{x['per_viewer']:.0f} frames per viewer, this process "
                       f"{x['cpu_s']:.1f} CPU s", flush=True)
+        if not runs:  # --rounds 0: the screenshot only
+            screenshot(cfg, args.screenshot) if args.screenshot is not None else None
+            return
         base = statistics.median(x["fps"] for x in runs if x["viewers"] == 0)
         watched = statistics.median(x["fps"] for x in runs if x["viewers"] == args.viewers)
         print(f"median fps: 0 viewers {base:.1f}, {args.viewers} viewers {watched:.1f}, "

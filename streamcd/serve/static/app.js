@@ -77,6 +77,12 @@ function stats(c, s) {
   state.className = "state badge " + (s.ok ? "ok" : "bad");
   const ol = c.el.querySelector("ol.events");
   ol.replaceChildren();
+  if (!s.events.length) {
+    const li = document.createElement("li");
+    li.className = "none";
+    li.textContent = "none yet (disconnects, reconnects, gaps, background re-inits show here)";
+    ol.appendChild(li);
+  }
   s.events.forEach(function (e) {
     const li = document.createElement("li");
     li.textContent = new Date(e.time * 1000).toLocaleTimeString() + " " + e.kind + " " + e.detail;
