@@ -59,8 +59,8 @@ class StreamFeed:
         self.live: LiveState | None = None
         self.events: deque[StreamEvent] = deque(maxlen=EVENTS_KEPT)
         self.encodes = 0  # JPEG encodes so far (for tests and the benchmark)
-        self._result: Result | None = None
-        self._seq = 0
+        # (seq, result) swapped as one tuple, so a reader never pairs a seq with another result.
+        self._latest: tuple[int, Result | None] = (0, None)
         self._down: StreamEvent | None = None  # the disconnect not yet followed by a reconnect
         self._ended = False
         self._watchers = 0
@@ -72,8 +72,7 @@ class StreamFeed:
     # -- pipeline side ----------------------------------------------------------------------
 
     def publish(self, result: Result) -> None:
-        self._result = result
-        self._seq += 1
+        self._latest = (self._latest[0] + 1, result)  # only the stream's sink thread writes
         loop = self._loop
         if self._watchers and loop is not None:
             with contextlib.suppress(RuntimeError):  # the server's loop closed meanwhile
@@ -98,7 +97,7 @@ class StreamFeed:
     @property
     def seq(self) -> int:
         """Results published so far; a viewer compares it with the last one it showed."""
-        return self._seq
+        return self._latest[0]
 
     @property
     def watchers(self) -> int:
@@ -121,10 +120,10 @@ class StreamFeed:
     async def wait_newer(self, seq: int, timeout_s: float) -> int:
         """The current ``seq`` once it differs from ``seq`` (or after ``timeout_s``)."""
         changed = self._changed
-        if self._seq == seq and changed is not None and not self._ended:
+        if self.seq == seq and changed is not None and not self._ended:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), timeout_s)
-        return self._seq
+        return self.seq
 
     def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
@@ -142,7 +141,7 @@ class StreamFeed:
         if fresh is not None:
             return fresh
         with self._encode_lock:
-            result, seq = self._result, self._seq
+            seq, result = self._latest
             if result is None:
                 return None
             reference = self.live.reference() if self.live is not None else None
@@ -170,7 +169,7 @@ class StreamFeed:
         if view == "reference":
             current = self.live.reference() if self.live is not None else None
             return (cached.seq, cached.data) if cached.key is current else None
-        if cached.key == self._seq or time.monotonic() - cached.at < max_age_s:
+        if cached.key == self.seq or time.monotonic() - cached.at < max_age_s:
             return cached.seq, cached.data
         return None
 
@@ -186,7 +185,7 @@ class StreamFeed:
         if down is not None:
             since = time.time() - down.timestamp
             return StreamStatus(False, "disconnected", f"{down.detail} ({since:.0f} s ago)")
-        if self._seq == 0:  # a camera down from the start posts no disconnect: no frame says it
+        if self.seq == 0:  # a camera down from the start posts no disconnect: no frame says it
             return StreamStatus(False, "starting",
                                 "no frame processed yet (connecting, or collecting the background)")
         return StreamStatus(True, "running")
