@@ -138,7 +138,7 @@ def screenshot(cfg: PipelineConfig, path: Path) -> None:
             while time.monotonic() < deadline and not driver.find_elements(
                     By.CSS_SELECTOR, "img.live[data-frames]"):
                 time.sleep(0.1)
-            time.sleep(11)  # the stats window (10 s) past the start, when the median holds frames
+            time.sleep(15)  # the stats window (10 s) past the start, when the median holds frames
             driver.save_screenshot(str(path))
         finally:
             driver.quit()
