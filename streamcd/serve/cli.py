@@ -51,8 +51,8 @@ def _cmd_serve(args) -> int:
         restore_signal_handlers,
     )
     from ..config import PipelineConfig
+    from ..console import ConsoleObserver
     from ..pipeline import Pipeline
-    from ..progress import ConsoleObserver
 
     cfg = PipelineConfig.from_yaml(args.config, args.overrides)
     token = _check_args(args)
