@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
 from websockets.sync.client import connect
 
 from tests.conftest import wait_until
@@ -79,3 +80,18 @@ def test_viewers_share_one_encode_per_frame(serve, rtsp_server, tmp_path):
     encodes = feed.encodes
     served.wait_frames("cam", feed.seq + 10)
     assert feed.encodes == encodes  # nobody watches again: no more encodes
+
+
+def test_a_viewer_that_does_not_ask_gets_nothing_queued(serve, rtsp_server, tmp_path):
+    served = serve(config(rtsp_stream("cam", rtsp_server.url, tmp_path)))
+    served.wait_frames("cam", 5)
+    feed = served.hub.feeds["cam"]
+    with connect(served.url.replace("http://", "ws://") + "/live/cam", origin=served.url) as ws:
+        ws.send("mask")
+        assert isinstance(ws.recv(timeout=10), bytes)
+        seq = feed.seq
+        with pytest.raises(TimeoutError):  # no ask, no frame: nothing piles up for this viewer
+            ws.recv(timeout=2)
+        assert feed.seq >= seq + 20  # while the stream went on at 25 fps
+        ws.send("reference")
+        assert isinstance(ws.recv(timeout=10), bytes)  # asked again: a picture at once
