@@ -31,10 +31,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .auth import TokenGuard, refuse
 from .feed import LiveHub, StreamFeed
 from .metrics import metrics_registry
+from .options import DEFAULT_VIEW_FPS
 from .render import VIEWS
 
-#: Most frames per second one viewer gets (the page is for eyes; a file stream may run at 250).
-DEFAULT_VIEW_FPS = 25.0
 _PAGE = {"/": "text/html", "/app.js": "text/javascript", "/style.css": "text/css"}
 
 

@@ -8,7 +8,6 @@ SameSite=Strict), so the token leaves the address bar and the page's own request
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
@@ -18,18 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 COOKIE = "streamcd_token"
-ENV_VAR = "STREAMCD_TOKEN"
 OPEN_PATHS = frozenset({"/healthz"})
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and ``localhost``."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class TokenGuard:

@@ -6,20 +6,15 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..frames import Result, StreamEvent
-from ..pipeline import LiveState, RunObserver, StreamReport
+from .options import DEFAULT_VIEW_FPS, TOKEN_ENV, is_loopback
 
 log = logging.getLogger("streamcd.serve")
 
 
 def add_serve_command(sub) -> None:
-    from .app import DEFAULT_VIEW_FPS
-    from .auth import ENV_VAR
-
     p = sub.add_parser("serve", help="run a pipeline YAML and watch its streams in a browser",
                        description="Runs the pipeline as `streamcd run` does (same outputs) and "
                        "serves a live page, /metrics, /healthz, /api/streams and "
@@ -29,7 +24,7 @@ def add_serve_command(sub) -> None:
                    help="address to listen on (default: loopback only; any other needs a token)")
     p.add_argument("--port", type=int, default=8080, help="TCP port (0 picks a free one)")
     p.add_argument("--token", default=None,
-                   help=f"access token for every route but /healthz (default: ${ENV_VAR}; "
+                   help=f"access token for every route but /healthz (default: ${TOKEN_ENV}; "
                         "the variable keeps it out of the process list)")
     p.add_argument("--view-fps", type=float, default=DEFAULT_VIEW_FPS,
                    help="most frames per second sent to one viewer")
@@ -53,6 +48,7 @@ def _cmd_serve(args) -> int:
     from ..config import PipelineConfig
     from ..console import ConsoleObserver
     from ..pipeline import Pipeline
+    from .fanout import FanOut
 
     cfg = PipelineConfig.from_yaml(args.config, args.overrides)
     token = _check_args(args)
@@ -72,7 +68,7 @@ def _cmd_serve(args) -> int:
         log.info("model on %s", hub.provider)
         with LiveServer(create_app(hub, token, args.view_fps), args.host, args.port) as server:
             print(f"live view: {server.url}/", file=sys.stderr)
-            report = pipeline.run(max_frames=args.max_frames, observer=_Both(console, hub),
+            report = pipeline.run(max_frames=args.max_frames, observer=FanOut(console, hub),
                                   stop=stop)
             if not stop.is_set() and not args.exit_when_done:
                 log.info("every stream ended; still serving %s until Ctrl-C", server.url)
@@ -87,49 +83,16 @@ def _cmd_serve(args) -> int:
 
 def _check_args(args) -> str | None:
     """The token to require (None: none); bad options are a ConfigError (exit 2)."""
-    from .auth import ENV_VAR, is_loopback
-
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be 0..65535, got {args.port}")
     if args.view_fps <= 0:
         raise ConfigError(f"--view-fps must be above 0, got {args.view_fps}")
     if args.max_frames is not None and args.max_frames < 1:
         raise ConfigError("--max-frames must be at least 1")
-    token = args.token if args.token is not None else os.environ.get(ENV_VAR)
+    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
     if token is not None and not token.strip():
-        raise ConfigError(f"the token is empty; give a non-empty --token or ${ENV_VAR}")
+        raise ConfigError(f"the token is empty; give a non-empty --token or ${TOKEN_ENV}")
     if token is None and not is_loopback(args.host):
         raise ConfigError(f"--host {args.host} lets other machines see the cameras: set a token "
-                          f"with ${ENV_VAR} (or --token), or leave --host at 127.0.0.1")
+                          f"with ${TOKEN_ENV} (or --token), or leave --host at 127.0.0.1")
     return token
-
-
-class _Both(RunObserver):
-    """Hands every call to the console (progress, stats lines) and the live hub."""
-
-    def __init__(self, *observers: RunObserver) -> None:
-        self.observers = observers
-
-    def on_start(self, stream: str, total: int | None, live: bool) -> None:
-        for o in self.observers:
-            o.on_start(stream, total, live)
-
-    def on_attach(self, stream: str, live: LiveState) -> None:
-        for o in self.observers:
-            o.on_attach(stream, live)
-
-    def on_result(self, stream: str, result: Result) -> None:
-        for o in self.observers:
-            o.on_result(stream, result)
-
-    def on_event(self, event: StreamEvent) -> None:
-        for o in self.observers:
-            o.on_event(event)
-
-    def on_stats(self, reports: Sequence[StreamReport]) -> None:
-        for o in self.observers:
-            o.on_stats(reports)
-
-    def on_end(self, report: StreamReport) -> None:
-        for o in self.observers:
-            o.on_end(report)

@@ -93,3 +93,13 @@ def test_ctrl_c_stops_server_and_pipeline(rtsp_server, tmp_path):
     port = int(url.rsplit(":", 1)[1])
     with pytest.raises(OSError):  # the server is gone with it
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_the_cli_stays_light_without_serve():
+    """Building the parser (every streamcd command) imports neither the server's packages nor
+    the pipeline: `streamcd --help` works without streamcd[serve] and starts fast."""
+    code = ("import sys, streamcd.cli as c; c._parser(); "
+            "print(sorted(m for m in ('starlette', 'uvicorn', 'prometheus_client', "
+            "'streamcd.pipeline', 'cv2') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
