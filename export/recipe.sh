@@ -4,10 +4,10 @@
 set -euo pipefail
 DATA=${DATA:-../shared/data}
 # default (fast): widths 8/16/32, embeddings 8/16/24; 3000 steps (better on unseen cameras than
-# 6000, and than 2000 with the run-time "still" median: MODEL_CARD.md "Step budget"), ~2.5 minutes
+# 6000, and than 2000 with the run-time "still" median: docs/experiments.md "Step budget"), ~2.5 minutes
 # on 2 CPU cores. train also fits the per-scene threshold rule (scene_threshold in the card),
 # cross-fitted on 4 more networks that each leave a quarter of the videos out (--rule-folds 4,
-# the default: ~10 more minutes; MODEL_CARD.md "Cross-fitted rule").
+# the default: ~10 more minutes; docs/experiments.md "Cross-fitted rule").
 # (The shipped default.pt: the runs/fast3k weights of 2026-11-30, its rule cross-fitted on
 # 2026-12-01 with `streamcd calibrate runs/fast3k/checkpoint.pt --rule-folds 4`, which trains the
 # same 4 networks train does. --temporal-mean 2, the default, puts the run-time 2-frame capped

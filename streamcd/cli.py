@@ -78,8 +78,10 @@ def _parser() -> argparse.ArgumentParser:
 
     from .bench.cli import add_bench_command
     from .runtime.cli import add_model_commands
+    from .serve.cli import add_serve_command
     from .train.cli import add_train_commands
 
+    add_serve_command(sub)
     add_train_commands(sub)
     add_model_commands(sub)
     add_bench_command(sub)
@@ -147,7 +149,7 @@ def _cmd_run(args) -> int:
     else:
         pipeline = Pipeline(cfg)
     stop = threading.Event()
-    previous = _install_signal_handlers(stop)
+    previous = install_signal_handlers(stop)
     observer = ConsoleObserver(show_progress=not args.quiet and sys.stderr.isatty())
     try:
         if args.backend == "local":
@@ -155,26 +157,36 @@ def _cmd_run(args) -> int:
         report = pipeline.run(max_frames=args.max_frames, observer=observer, stop=stop)
     finally:
         observer.close()
-        # main() may run inside a longer-lived process (tests, notebooks): give Ctrl-C back.
-        for signum, handler in previous.items():
-            if handler is not None:  # None: set outside Python, cannot be put back
-                signal.signal(signum, handler)
-    for s in report.streams:
-        if s.error:
-            print(f"error: stream {s.name}: {s.error}", file=sys.stderr)
-        elif not args.quiet:
-            ms = s.times.per_frame_ms()
-            print(f"{s.name}: {s.frames} frames in {s.seconds:.1f} s ({s.fps:.1f} fps end to end; "
-                  f"inference {ms['inference']:.1f} ms, postprocess {ms['postprocess']:.1f} ms, "
-                  f"background {ms['background']:.1f} ms per frame; provider {report.provider})",
-                  file=sys.stderr)
+        restore_signal_handlers(previous)
+    print_report(report, args.quiet)
     if args.backend == "ray" and not args.quiet:
         for line in report.summary_lines():  # cluster-wide: model actors, restarts
             print(line, file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_FAILURE
 
 
-def _install_signal_handlers(stop: threading.Event) -> dict[int, object]:
+def print_report(report, quiet: bool) -> None:
+    """One line per stream on stderr: its error, or (unless ``quiet``) frames, fps and times."""
+    for s in report.streams:
+        if s.error:
+            print(f"error: stream {s.name}: {s.error}", file=sys.stderr)
+        elif not quiet:
+            ms = s.times.per_frame_ms()
+            print(f"{s.name}: {s.frames} frames in {s.seconds:.1f} s ({s.fps:.1f} fps end to end; "
+                  f"inference {ms['inference']:.1f} ms, postprocess {ms['postprocess']:.1f} ms, "
+                  f"background {ms['background']:.1f} ms per frame; provider {report.provider})",
+                  file=sys.stderr)
+
+
+def restore_signal_handlers(previous: dict[int, object]) -> None:
+    """Put back what ``install_signal_handlers`` replaced: main() may run inside a
+    longer-lived process (tests, notebooks) that wants its Ctrl-C back."""
+    for signum, handler in previous.items():
+        if handler is not None:  # None: set outside Python, cannot be put back
+            signal.signal(signum, handler)
+
+
+def install_signal_handlers(stop: threading.Event) -> dict[int, object]:
     """First SIGINT/SIGTERM: stop reading, flush and close sinks. Second: exit at once.
 
     Returns the handlers they replace, for the caller to restore.

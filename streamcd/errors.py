@@ -47,3 +47,7 @@ class ClusterError(StreamcdError, RuntimeError):
 #: back to the caller (``StreamReport.error``): a front end that prints those errors itself, as
 #: the CLI does, filters the record off its console so the message is shown once.
 REPORTED = "streamcd_reported"
+
+
+class ServeError(StreamcdError, OSError):
+    """The live-view HTTP server cannot start (address in use, no permission to bind)."""

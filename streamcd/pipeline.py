@@ -23,9 +23,9 @@ A report's fields are each written by one thread and may be read at any time fro
 thread (or a server's); a reader sees every field's latest value, not one instant of all of
 them. ``running`` is True from the stream's start to its end, when ``seconds`` is final.
 
-Observer hooks of one stream come in order and never two at once: ``on_start`` (stream thread),
-``on_event``/``on_result`` (sink thread, after the sinks took the item), ``on_end`` (stream
-thread, after the sinks closed). Different streams call their hooks at the same time, from their
+Observer hooks of one stream come in order and never two at once: ``on_attach`` and
+``on_start`` (stream thread), ``on_event``/``on_result`` (sink thread, after the sinks took the
+item), ``on_end`` (stream thread, after the sinks closed). Different streams call their hooks at the same time, from their
 own threads; ``on_stats`` runs on the caller's thread.
 """
 
@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .background import BackgroundManager
 from .config import PipelineConfig, StreamConfig
@@ -139,6 +141,23 @@ class RunObserver:
         """The stream ended and its sinks are closed; ``report`` is final. Called for every
         stream, also one that failed before ``on_start``."""
 
+    def on_attach(self, stream: str, live: LiveState) -> None:
+        """Just before ``on_start``: ``live`` reads the stream's state from other threads
+        (``streamcd serve``). The Ray backend does not call it."""
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Read-only views of a running stream for observers on other threads.
+
+    ``reference()`` is the background the manager holds now (None until ready; never modified in
+    place, so it is safe to read), ``threshold()`` the mask threshold in use (after calibration).
+    """
+
+    report: StreamReport
+    reference: Callable[[], np.ndarray | None]
+    threshold: Callable[[], float]
+
 
 class StreamRunner:
     """Runs one stream to its end (or until ``stop`` is set) on the thread that calls :meth:`run`.
@@ -202,6 +221,9 @@ class StreamRunner:
             processor = self.make_processor(background, MaskPostprocessor(
                 cfg.postprocess, self.model.threshold))
             self.report.times = processor.times
+            post = processor.postprocess
+            self.observer.on_attach(cfg.name, LiveState(
+                self.report, lambda: background.reference, lambda: post.threshold))
             self.observer.on_start(cfg.name, _total(source, max_frames), source.live)
             # Entered after the sinks: every result is delivered before they close.
             self._writer = stack.enter_context(WriteBehind(partial(self._deliver, sinks, source),

@@ -143,22 +143,6 @@ class StreamStats:
                 f"{latency}, inference {self.inference_ms:.1f} ms")
 
 
-# name, type, help, StreamStats field (Prometheus text format, one sample per stream)
-_PROM = [
-    ("streamcd_frames_total", "counter", "Results written to the sinks.", "frames"),
-    ("streamcd_dropped_frames_total", "counter", "Live frames dropped (consumer slower).",
-     "dropped"),
-    ("streamcd_corrupt_frames_total", "counter", "Undecodable frames skipped.", "corrupt"),
-    ("streamcd_reconnects_total", "counter", "Successful reconnects.", "reconnects"),
-    ("streamcd_fps_in", "gauge", f"Frames read per second over the last {WINDOW_S:g} s.",
-     "fps_in"),
-    ("streamcd_fps_out", "gauge", f"Results per second over the last {WINDOW_S:g} s.",
-     "fps_out"),
-    ("streamcd_running", "gauge", "1 while the stream runs.", "running"),
-    ("streamcd_failed", "gauge", "1 when the stream stopped on an error.", "error"),
-]
-
-
 class MetricsWriter:
     """Rewrites ``config.path`` (JSON or Prometheus text, by suffix) with every stream's stats."""
 
@@ -179,28 +163,15 @@ class MetricsWriter:
         now = time.monotonic()
         self._next = now + self.every_s
         stats = [StreamStats.of(r, now) for r in reports]
-        text = prometheus_text(stats) if self.path.suffix == ".prom" else json_text(stats)
+        if self.path.suffix == ".prom":
+            from .prometheus import prometheus_text
+
+            text = prometheus_text(stats)
+        else:
+            text = json_text(stats)
         replace_atomically(text.encode(), self.path)
 
 
 def json_text(stats: Sequence[StreamStats]) -> str:
     return json.dumps({"time": time.time(), "window_s": WINDOW_S,
                        "streams": {s.stream: asdict(s) for s in stats}}, indent=1) + "\n"
-
-
-def prometheus_text(stats: Sequence[StreamStats]) -> str:
-    lines = []
-    for name, kind, help_, attr in _PROM:
-        lines += [f"# HELP {name} {help_}", f"# TYPE {name} {kind}"]
-        for s in stats:
-            value = getattr(s, attr)
-            value = float(value is not None) if attr == "error" else float(value)
-            lines.append(f'{name}{{stream="{s.stream}"}} {value:g}')
-    name = "streamcd_latency_seconds"
-    lines += [f"# HELP {name} Frame arrival to sinks, last {WINDOW_S:g} s.",
-              f"# TYPE {name} gauge"]
-    for s in stats:
-        for q, ms in (("0.5", s.latency_p50_ms), ("0.99", s.latency_p99_ms)):
-            value = "NaN" if ms is None else f"{ms / 1000:.6f}"
-            lines.append(f'{name}{{stream="{s.stream}",quantile="{q}"}} {value}')
-    return "\n".join(lines) + "\n"

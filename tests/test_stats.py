@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from streamcd.config import MetricsConfig
 from streamcd.errors import SinkError
@@ -68,9 +70,11 @@ def test_metrics_file(tmp_path, suffix):
         assert streams["cam1"]["frames"] == 10 and streams["cam1"]["reconnects"] == 1
         assert streams["b"]["error"] == "boom" and streams["b"]["latency_p99_ms"] is None
     else:
-        assert '\nstreamcd_reconnects_total{stream="cam1"} 1\n' in text
-        assert '\nstreamcd_failed{stream="b"} 1\n' in text
-        assert 'streamcd_latency_seconds{stream="b",quantile="0.99"} NaN' in text
+        samples = {(s.name, *sorted(s.labels.values())): s.value
+                   for f in text_string_to_metric_families(text) for s in f.samples}
+        assert samples[("streamcd_reconnects_total", "cam1")] == 1
+        assert samples[("streamcd_failed", "b")] == 1 and samples[("streamcd_failed", "cam1")] == 0
+        assert math.isnan(samples[("streamcd_latency_seconds", "0.99", "b")])
     assert list(path.parent.iterdir()) == [path]  # atomically replaced, no temporary left
 
 

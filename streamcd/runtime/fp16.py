@@ -4,7 +4,7 @@ Weights and activations of encoder and head become float16; the inputs and outpu
 types (uint8 image in, float32 features and distance out), so the card drops in anywhere the
 float model runs, with the same threshold. Converted by ONNX Runtime's own
 ``onnxruntime.transformers.float16`` (needs the onnx package). It runs on CPU, but no faster
-than float32 there (1.14x the time, MODEL_CARD.md); it is meant for ``provider: cuda``.
+than float32 there (1.14x the time, docs/experiments.md); it is meant for ``provider: cuda``.
 Usage::
 
     card = fp16_card(resolve_card(None), Path("export"))      # export/default-fp16.json

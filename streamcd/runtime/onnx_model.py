@@ -72,7 +72,7 @@ class ModelCard:
 def default_threads() -> int:
     """Intra-op threads when the config says none: the usable cores, at most 4.
 
-    Measured on 2 shared cores at 320x240 (MODEL_CARD.md, Performance): 2 threads gave 1.03-1.2x
+    Measured on 2 shared cores at 320x240 (docs/experiments.md, Performance): 2 threads gave 1.03-1.2x
     the pipeline fps of 1; the model is too small to gain from many threads (more than 4 is
     not measured).
     """

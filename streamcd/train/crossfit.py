@@ -10,7 +10,7 @@ of the network that scored it, and is then used with the full network's own card
 
 Only the 0.9 and 0.95 quantiles are offered: the upper ones of 15 initialisation frames are set
 by the objects in them, and choosing among all four on ~16 videos picked rules that did not
-carry over to the next fold (MODEL_CARD.md, "Per-scene threshold").
+carry over to the next fold (docs/experiments.md, "Per-scene threshold").
 """
 
 from __future__ import annotations

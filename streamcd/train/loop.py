@@ -40,7 +40,7 @@ class TrainConfig:
     ucsd_weight: float = 0.3  # share of batches drawn from UCSD clips (0 = CDnet only)
     # Median of the training pairs' references (and the card threshold's validation frames):
     # "all", the plain median, trains on references with more leftovers of objects than the
-    # run-time default "still" makes, which measured better on unseen cameras (MODEL_CARD.md).
+    # run-time default "still" makes, which measured better on unseen cameras (docs/experiments.md).
     reference_median: str = "all"
     exclude: tuple[str, ...] = ()  # videos left out entirely (leave-one-video-out)
     # > 0: fit the card's per-scene threshold rule on videos the network never saw, by training
@@ -48,7 +48,7 @@ class TrainConfig:
     # (streamcd.train.crossfit); 0: on the training videos' own validation frames.
     rule_folds: int = 0
     # The card's postprocess.temporal_mean (what a pipeline that leaves it unset uses): 2 averages
-    # two frames' distance maps, better on new cameras, worse on the ones trained on (MODEL_CARD.md).
+    # two frames' distance maps, better on new cameras, worse on the ones trained on (docs/experiments.md).
     temporal_mean: int = 1
     # The card's bank_threshold: the base threshold of the feature bank (background.model: bank),
     # the same for every camera (docs/background-model.md).
