@@ -120,9 +120,10 @@ class BankConfig(_Schema):
                                   "dynamic_factor x running mean of the pixel's distance)")
     mean_frames: int = Field(100, ge=1, description="the running mean forgets over about this "
                              "many frames")
-    still_update: int = Field(128, ge=0, description="foreground that has not changed since the "
-                              "previous frame (a ghost, a stopped object) replaces a sample with "
-                              "probability 1/still_update per frame; 0 = never")
+    still_update: int = Field(0, ge=0, description="foreground that has not changed for 250 "
+                              "frames in a row (a ghost, a stopped object) replaces a sample with "
+                              "probability 1/still_update per frame; 0 (default) = never: ghosts "
+                              "heal by diffusion alone, people who stand still stay foreground")
     colour_threshold: int = Field(30, ge=0, le=765, description="a pixel whose colour is within "
                                   "this sum of |B|+|G|+|R| differences of `matches` colour samples "
                                   "is background whatever its features say (removes the halo "

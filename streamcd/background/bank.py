@@ -56,7 +56,7 @@ class BankSettings:
     subsample: int = 16
     dynamic_factor: float = 2.0
     mean_frames: int = 100  # the running mean's rate is 1 / mean_frames
-    still_update: int = 128  # unchanged foreground replaces a sample with probability 1/still_update
+    still_update: int = 0  # 0 = off; else stopped foreground enters a sample with probability 1/still_update
     colour_threshold: int = 30  # sum over B, G, R of |frame - sample| a colour sample matches within
 
 
