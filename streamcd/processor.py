@@ -136,22 +136,21 @@ class FrameProcessor:
         reference = self.background.reference
         center = self.model.encode(to_model_input(reference, size)[None])
         frames = self.background.take_init_frames()
+        self.times.reference_encodes += 1
         if frames is None or frames.shape[1:3] != reference.shape[:2]:
-            frames = reference[None]
-            features = [center]
+            inputs, features = [to_model_input(reference, size)], [center]
         else:
-            features = [self.model.encode(to_model_input(f, size)[None]) for f in frames]
-        self.times.reference_encodes += len(features) + 1
+            inputs = [to_model_input(f, size) for f in frames]
+            features = [self.model.encode(f[None]) for f in inputs]
+            self.times.reference_encodes += len(features)
         config = self.background.config.bank
-        settings = BankSettings(config.samples, config.matches, config.subsample,
-                                config.dynamic_factor, config.mean_frames, config.still_update,
-                                config.colour_threshold)
+        settings = BankSettings(**config.model_dump(exclude={"dtype"}))
         per_sample = sum(f.nbytes // f.shape[0] for f in features[0])
         half = config.dtype == "float16" or (
             config.dtype == "auto" and per_sample * config.samples > BANK_FLOAT32_MAX_BYTES)
-        images = [to_model_input(f, size) for f in frames] if config.colour_threshold else None
         bank = FeatureBank.from_frames(features, settings, self.postprocess.threshold, center,
-                                       dtype=np.float16 if half else np.float32, images=images)
+                                       dtype=np.float16 if half else np.float32,
+                                       images=inputs if config.colour_threshold else None)
         if len(features) > 1:
             bank.seed_mean(features, self.model.compare_bank)
         self.background.bank = bank
