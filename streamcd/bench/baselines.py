@@ -30,7 +30,7 @@ from typing import Protocol
 import numpy as np
 
 from ..cdnet_layout import CdnetVideo
-from ..errors import ConfigError, DatasetError, SinkError
+from ..errors import BaselineUnavailableError, ConfigError, DatasetError, SinkError
 from .evaluate import RESULT_NAME
 
 logger = logging.getLogger(__name__)
@@ -98,10 +98,6 @@ def create_subtractor(name: str) -> Subtractor:
     if reason:
         raise BaselineUnavailableError(reason)
     return baseline.factory()
-
-
-class BaselineUnavailableError(ConfigError):
-    """The method's optional library is not installed (the message says how to install it)."""
 
 
 def _mog2() -> Subtractor:

@@ -24,9 +24,22 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
     cdnet.add_argument("--methods", default=DEFAULT_METHODS,
                        help="comma list (unavailable optional ones are skipped with a message)")
     cdnet.add_argument("--out", type=Path, default=Path("out/bench"))
-    cdnet.add_argument("--score-frames", choices=("heldout", "roi"), default="heldout",
-                       help="heldout: the test frames never used for training (default); "
-                            "roi: the whole temporalROI (official range)")
+    cdnet.add_argument("--score-frames", choices=("roi", "heldout"), default="roi",
+                       help="roi: the whole temporalROI, the official range (default); heldout: "
+                            "only the test frames the shipped model never trained on")
+    cdnet.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                       help="(method, video) runs at once, each in its own worker process "
+                            "(default: the CPUs; timings with N > 1 share the machine)")
+    cdnet.add_argument("--force", action="store_true",
+                       help="rerun every job, also those whose result folder is complete")
+    cdnet.add_argument("--backend", choices=("local", "ray"), default="local",
+                       help="local worker processes, or Ray tasks (pip install 'streamcd[ray]')")
+    cdnet.add_argument("--address", default=None,
+                       help="--backend ray: the cluster (auto, ray://HEAD:10001); default: a "
+                            "local Ray instance with --jobs CPUs")
+    cdnet.add_argument("--zip", action="store_true",
+                       help="also write OUT/upload/<method>.zip in the changedetection.net "
+                            "upload layout, checked")
     _model_args(cdnet)
     cdnet.add_argument("--pr-frames", type=int, default=40,
                        help="validation frames per video for the PR curve (0 = none)")
@@ -87,6 +100,16 @@ def _model_card(text: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from e
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def _methods(text: str) -> tuple[str, ...]:
     return tuple(m.strip() for m in text.split(",") if m.strip())
 
@@ -124,13 +147,23 @@ def _cmd_cdnet(args) -> int:
     options = BenchOptions(methods=_methods(args.methods), score_frames=args.score_frames,
                            model=args.model, provider=args.provider, threads=args.threads,
                            isolate=not args.in_process, pr_frames=args.pr_frames,
-                           plots=not args.no_plots)
+                           plots=not args.no_plots, jobs=args.jobs, force=args.force,
+                           backend=args.backend, address=args.address)
     bars = BenchBars()
     try:
         result = run_bench(videos, args.out, options, bars)
+    except KeyboardInterrupt:
+        bars.close()
+        print("interrupted: the jobs in flight have no completion marker; run the same command "
+              "again to redo only the unfinished ones")
+        raise
     finally:
         bars.close()
     paths = write_report(result)
+    if args.zip:
+        from .upload import write_upload_zips
+
+        paths += write_upload_zips(result)
     print((args.out / "report.md").read_text())
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
