@@ -139,6 +139,8 @@ def select_videos(dataset: Path | None, ucsd: Path | None, out: Path,
 
 
 def _cmd_cdnet(args) -> int:
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     from .progress import BenchBars
     from .report import write_report
     from .suite import BenchOptions, run_bench
@@ -151,7 +153,8 @@ def _cmd_cdnet(args) -> int:
                            backend=args.backend, address=args.address)
     bars = BenchBars()
     try:
-        result = run_bench(videos, args.out, options, bars)
+        with logging_redirect_tqdm():  # log lines above the bar, not through it
+            result = run_bench(videos, args.out, options, bars)
     except KeyboardInterrupt:
         bars.close()
         print("interrupted: the jobs in flight have no completion marker; run the same command "
