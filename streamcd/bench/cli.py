@@ -50,11 +50,21 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
 
     score = bsub.add_parser("score", help="score a CDnet results folder from any tool")
     score.add_argument("--dataset", type=Path, required=True, help="CDnet root (<category>/<video>/)")
-    score.add_argument("--results", type=Path, required=True, help="results root (<category>/<video>/bin%%06d.png)")
+    where = score.add_mutually_exclusive_group(required=True)
+    where.add_argument("--results", type=Path, help="results root (<category>/<video>/bin%%06d.png)")
+    where.add_argument("--tree", type=Path,
+                       help="several methods' results (<method>/<category>/<video>/, e.g. "
+                            "OUT/results of a bench): also the changedetection.net view")
     score.add_argument("--videos", nargs="*", default=None, help="keys like baseline/highway")
     score.add_argument("--heldout", action="store_true", help="score only the held-out test frames")
     score.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
     score.set_defaults(func=_cmd_score)
+
+    check = bsub.add_parser("check-upload",
+                            help="check a zip or results folder against the upload layout")
+    check.add_argument("path", type=Path, help="a zip, or a folder holding results/<category>/")
+    check.add_argument("--dataset", type=Path, required=True, help="CDnet root it is for")
+    check.set_defaults(func=_cmd_check_upload)
 
     speed = bsub.add_parser("speed", help="ms/frame per stage, fps and peak RSS on any video")
     speed.add_argument("source", type=Path, help="a video file or a CDnet video folder")
@@ -212,14 +222,42 @@ def _cmd_speed(args) -> int:
 
 def _cmd_score(args) -> int:
     from ..cdnet_layout import CdnetVideo
+    from ..errors import DatasetError
     from .evaluate import score_results
+    from .ranking import cdnet_view, view_markdown
 
-    report = score_results(args.dataset, args.results, args.videos,
-                           CdnetVideo.heldout_range if args.heldout else None)
-    print(report.to_markdown())
+    frames = CdnetVideo.heldout_range if args.heldout else None
+    if args.results is not None:
+        report = score_results(args.dataset, args.results, args.videos, frames)
+        print(report.to_markdown())
+        if args.json:
+            args.json.write_text(report.to_json())
+        return 0
+    methods = sorted(p.name for p in args.tree.iterdir() if p.is_dir()) if args.tree.is_dir() else []
+    if not methods:
+        raise DatasetError(f"--tree {args.tree}: no <method>/ folders (expected e.g. OUT/results)")
+    reports = {m: score_results(args.dataset, args.tree / m, args.videos, frames) for m in methods}
+    view = cdnet_view(reports)
+    print(view_markdown(view))
+    for method, report in reports.items():
+        print(f"\n### {method}\n\n{report.to_markdown()}")
     if args.json:
-        args.json.write_text(report.to_json())
+        args.json.write_text(json.dumps({"methods": {m: r.to_dict() for m, r in reports.items()},
+                                         "cdnet_view": view.to_dict()}, indent=2,
+                                        allow_nan=False))
     return 0
+
+
+def _cmd_check_upload(args) -> int:
+    from ..cdnet_layout import find_videos
+    from .upload import check_upload
+
+    problems = check_upload(args.path, find_videos(args.dataset))
+    for problem in problems:
+        print(problem)
+    print(f"{args.path}: " + (f"{len(problems)} problem(s)" if problems else "follows the upload "
+                              "layout"))
+    return 1 if problems else 0
 
 
 def _cmd_heldout(args) -> int:

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 ROOT = "results"
 _FRAME = re.compile(r"bin(\d{6})\.png")
 _PNG = b"\x89PNG\r\n\x1a\n"
-#: Problems listed before the checker stops counting (a wrong zip can break every frame).
+#: Problems listed at most (a wrong zip can break every frame).
 MAX_PROBLEMS = 50
 
 
@@ -93,7 +93,10 @@ def _input_size(video: CdnetVideo) -> tuple[int, int]:
 def check_upload(path: str | Path, videos: Sequence[CdnetVideo]) -> list[str]:
     """Every broken layout rule of the zip or ``results`` folder at ``path`` for ``videos``."""
     with _entries(Path(path)) as entries:
-        return _check(entries, videos)
+        problems = _check(entries, videos)
+    if len(problems) > MAX_PROBLEMS:
+        problems = problems[:MAX_PROBLEMS] + [f"... and {len(problems) - MAX_PROBLEMS} more"]
+    return problems
 
 
 def _check(entries: dict[str, Callable[[], bytes]], videos: Sequence[CdnetVideo]) -> list[str]:
@@ -124,8 +127,8 @@ def _check(entries: dict[str, Callable[[], bytes]], videos: Sequence[CdnetVideo]
                             f"{RESULT_NAME.format(extra[0])}")
         size = _input_size(video)
         for n in sorted(frames):
-            if len(problems) >= MAX_PROBLEMS:
-                return problems + [f"... stopped after {MAX_PROBLEMS} problems"]
+            if len(problems) > MAX_PROBLEMS:
+                return problems  # enough to say what is wrong
             problem = _png_problem(entries[frames[n]](), size)
             if problem:
                 problems.append(f"{frames[n]} {problem}")

@@ -193,3 +193,28 @@ def test_zip_per_method_passes_the_layout_check(squares, one_and_two):
         cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED),
         cv2.imread(str(out / "results" / "knn" / "baseline" / "squares" / "bin000042.png"),
                    cv2.IMREAD_UNCHANGED))
+
+
+def test_the_report_is_rebuilt_from_the_result_folders_alone(one_and_two, squares, tmp_path):
+    out, report = one_and_two[2]
+    rebuilt = tmp_path / "score.json"
+    assert main(["bench", "score", "--dataset", str(squares), "--tree", str(out / "results"),
+                 "--json", str(rebuilt)]) == 0
+    data = json.loads(rebuilt.read_text())
+    assert data["methods"] == scores(report)
+    assert data["cdnet_view"] == report["cdnet_view"]
+
+
+def test_check_upload_cli(squares, one_and_two, tmp_path, capsys):
+    from streamcd.bench.upload import write_upload_zip
+    from streamcd.cdnet_layout import find_videos
+
+    out, _ = one_and_two[1]
+    target = write_upload_zip(out / "results" / "mog2", find_videos(squares), tmp_path / "m.zip")
+    assert main(["bench", "check-upload", str(target), "--dataset", str(squares)]) == 0
+    assert "follows the upload layout" in capsys.readouterr().out
+    # a method's folder is not the layout: it lacks the results/ root
+    assert main(["bench", "check-upload", str(out / "results" / "mog2"), "--dataset",
+                 str(squares)]) == 1
+    printed = capsys.readouterr().out
+    assert "not results/<category>/<video>/bin%06d.png" in printed and "... and" in printed
