@@ -134,11 +134,17 @@ def test_real_methods_share_the_interface_and_their_stages_fit_in_the_wall(clip,
     assert s.decode + s.compute + s.write <= run.wall_s
 
 
-def test_knn_masks_do_not_depend_on_earlier_runs_in_the_process(clip, tmp_path):
-    """KNN draws from OpenCV's RNG; a second run in the same process (a reused Ray worker, an
-    --in-process bench) used to continue the first one's random sequence and differ."""
+@pytest.mark.parametrize("method", [
+    # KNN draws from OpenCV's RNG: a second run in the same process (a reused Ray worker, an
+    # --in-process bench) used to continue the first one's random sequence and differ.
+    "knn",
+    # The model's feature bank updates random samples: it used an unseeded generator, so
+    # every run of the same video gave other masks.
+    "streamcd",
+])
+def test_masks_do_not_depend_on_earlier_runs_in_the_process(clip, tmp_path, method):
     for name in ("first", "second"):
-        run_method(RunSpec("knn", clip, tmp_path / name))
+        run_method(RunSpec(method, clip, tmp_path / name, threads=1))
     for n in range(1, 31):
         first, second = (cv2.imread(str(tmp_path / d / f"bin{n:06d}.png"), 0)
                          for d in ("first", "second"))
