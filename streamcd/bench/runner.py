@@ -170,13 +170,8 @@ class _BaselineMethod:
     provider = None
 
     def __init__(self, name: str, now: Callable[[], float] = time.perf_counter) -> None:
-        import cv2
-
         from .baselines import create_subtractor
 
-        # KNN draws from OpenCV's RNG: restart it (seed 0 is the state of a fresh process) so
-        # that masks do not depend on what ran before in a reused process (Ray workers).
-        cv2.setRNGSeed(0)
         self.subtractor = create_subtractor(name)
         self.clock = StageClock(COMPUTE_STAGES, now)
 

@@ -103,7 +103,11 @@ def _folders(out: Path) -> list[Path]:
     return sorted(p for p in (out / "results").glob("*/*/*") if p.is_dir())
 
 
-def test_a_sigkilled_run_resumes_to_the_same_report(tmp_path):
+@pytest.mark.parametrize("how", [
+    "SIGKILL",  # the bench process alone is killed: its worker is orphaned and must stop
+    "Ctrl-C",   # SIGINT to the whole process group, as a terminal sends it
+])
+def test_an_interrupted_run_resumes_to_the_same_report(tmp_path, how):
     dataset = squares_dataset(tmp_path / "dataset", frames=300, size=(320, 240))
     reference = bench(dataset, tmp_path / "reference", "mog2,knn", "--jobs", "1")
     out = tmp_path / "killed"
@@ -111,7 +115,11 @@ def test_a_sigkilled_run_resumes_to_the_same_report(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "streamcd.cli", "bench", "cdnet", "--dataset", str(dataset),
          "--methods", "mog2,knn", "--out", str(out), "--no-plots", "--pr-frames", "0",
-         "--jobs", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--jobs", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        # a shell's background job starts with SIGINT ignored, and Python then never raises
+        # KeyboardInterrupt: give the bench the default disposition a terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     partial = None
     try:
@@ -126,7 +134,11 @@ def test_a_sigkilled_run_resumes_to_the_same_report(tmp_path):
                 partial = started[0]
             else:
                 time.sleep(0.01)
-        process.send_signal(signal.SIGKILL)
+        if how == "SIGKILL":
+            process.send_signal(signal.SIGKILL)
+        else:
+            os.killpg(process.pid, signal.SIGINT)
+            assert process.wait(timeout=30) == 130
     finally:
         process.kill()
         process.wait()
