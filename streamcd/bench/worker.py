@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
 import time
 from collections.abc import Callable
 
@@ -34,6 +35,9 @@ class _ParentWatch:
 
 
 def _worker(target: Callable, args: tuple, messages: multiprocessing.Queue) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops its workers itself (terminate),
+    # which leaves their folders without completion marker, and without a traceback per worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING)
     watch = _ParentWatch()
 
