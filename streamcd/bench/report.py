@@ -47,13 +47,17 @@ def run_dict(result: BenchResult) -> dict:
     """How the jobs ran: at once, where, which were reused, how long they took."""
     return {"jobs": result.machine.get("jobs"), "backend": result.machine.get("backend"),
             "jobs_total": len(result.runs), "reused": list(result.reused),
-            "wall_s": result.wall_s, "shared_timings": (result.machine.get("jobs") or 1) > 1}
+            "wall_s": result.wall_s,
+            # on a cluster (--address) the cluster's CPUs, not --jobs, decide what runs at once
+            "shared_timings": (result.machine.get("jobs") or 1) > 1 or bool(result.options.address)}
 
 
 def timing_note(result: BenchResult) -> str:
     """The line of the report that says how far its per-frame timings can be trusted."""
     run = run_dict(result)
-    head = (f"{run['jobs_total']} job(s) (method x video), {run['jobs']} at once on the "
+    at_once = ("as many at once as the Ray cluster's CPUs allow" if result.options.address
+               else f"{run['jobs']} at once")
+    head = (f"{run['jobs_total']} job(s) (method x video), {at_once} on the "
             f"{run['backend']} backend, {len(run['reused'])} reused from complete result "
             f"folders; jobs wall time {_f(run['wall_s'], 1)} s.")
     if run["shared_timings"]:
