@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from ..errors import ConfigError, WorkerError
+from ..cluster import import_ray
+from ..errors import ClusterError, WorkerError
 from .jobs import Job, JobOutcome, run_job
 from .pool import JobObserver, plan_progress
 
@@ -23,14 +24,6 @@ log = logging.getLogger(__name__)
 
 #: Times Ray reruns a task whose worker or node died (application errors are not retried).
 MAX_RETRIES = 3
-
-
-def _ray():
-    try:
-        import ray
-    except ImportError as e:
-        raise ConfigError("--backend ray needs ray: pip install 'streamcd[ray]'") from e
-    return ray
 
 
 def _task(job: Job, force: bool) -> JobOutcome:
@@ -41,7 +34,7 @@ def run_ray(jobs: Sequence[Job], workers: int, address: str | None = None, force
             observer: JobObserver | None = None) -> list[JobOutcome]:
     """Every job as a Ray task; outcomes in the order of ``jobs``. ``workers`` sizes a local
     instance only: on a cluster, its CPUs decide how many jobs run at once."""
-    ray = _ray()
+    ray = import_ray()
     observer = observer or JobObserver()
     progress, to_run = plan_progress(jobs, force)
     observer.on_start(len(jobs), to_run, progress.frames_to_run)
@@ -49,7 +42,11 @@ def run_ray(jobs: Sequence[Job], workers: int, address: str | None = None, force
     if owns:
         if address:
             log.info("connecting to Ray at %s", address)
-            ray.init(address=address, log_to_driver=False)
+            try:
+                ray.init(address=address, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                raise ClusterError(f"cannot reach the Ray cluster at {address!r}: {e}; check "
+                                   "--address (auto, HOST:6379 or ray://HOST:10001)") from e
         else:
             log.info("starting a local Ray instance with %d CPUs", workers)
             ray.init(num_cpus=workers, object_store_memory=200 * 2**20, include_dashboard=False,

@@ -112,14 +112,15 @@ def test_an_interrupted_run_resumes_to_the_same_report(tmp_path, how):
     reference = bench(dataset, tmp_path / "reference", "mog2,knn", "--jobs", "1")
     out = tmp_path / "killed"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # A shell's background job starts with SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt: start the bench with the default disposition a terminal gives.
+    launcher = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                "os.execv(sys.executable, [sys.executable, '-m', 'streamcd.cli', *sys.argv[1:]])")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamcd.cli", "bench", "cdnet", "--dataset", str(dataset),
+        [sys.executable, "-c", launcher, "bench", "cdnet", "--dataset", str(dataset),
          "--methods", "mog2,knn", "--out", str(out), "--no-plots", "--pr-frames", "0",
          "--jobs", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        # a shell's background job starts with SIGINT ignored, and Python then never raises
-        # KeyboardInterrupt: give the bench the default disposition a terminal would
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        start_new_session=True)
     deadline = time.monotonic() + 120
     partial = None
     try:
