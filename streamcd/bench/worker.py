@@ -71,11 +71,11 @@ def run_in_worker(target: Callable, args: tuple, label: str,
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     try:
         while True:
+            if stop is not None and stop():
+                raise KeyboardInterrupt(f"{label}: stopped")
             try:
                 kind, payload = messages.get(timeout=0.2)
             except queue.Empty:
-                if stop is not None and stop():
-                    raise KeyboardInterrupt(f"{label}: stopped") from None
                 if not process.is_alive():
                     raise WorkerError(
                         f"{label}: worker exited with code {process.exitcode} without a result "
