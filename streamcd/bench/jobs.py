@@ -98,8 +98,11 @@ def write_marker(folder: str | Path, run: MethodRun) -> Path:
 
 
 def clear_marker(folder: str | Path) -> None:
-    """Remove the completion marker (before a job writes anything into ``folder``)."""
+    """Remove the completion marker (before a job writes anything into ``folder``), and any
+    temporary one a killed job left."""
     (Path(folder) / MARKER).unlink(missing_ok=True)
+    for tmp in Path(folder).glob(f"{MARKER}.*.tmp"):
+        tmp.unlink(missing_ok=True)
 
 
 def run_job(job: Job, force: bool = False, on_frames: Callable[[int], None] | None = None,

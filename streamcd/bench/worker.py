@@ -34,10 +34,14 @@ class _ParentWatch:
             raise WorkerError("the bench process that started this worker is gone")
 
 
+def _exit_now(signum: int, frame) -> None:
+    os._exit(128 + signum)
+
+
 def _worker(target: Callable, args: tuple, messages: multiprocessing.Queue) -> None:
-    # Ctrl-C reaches the whole process group: the parent stops its workers itself (terminate),
-    # which leaves their folders without completion marker, and without a traceback per worker.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C reaches the whole process group: end at once, quietly (no traceback per worker),
+    # before anything more is written; the job's folder stays without its completion marker.
+    signal.signal(signal.SIGINT, _exit_now)
     logging.basicConfig(level=logging.WARNING)
     watch = _ParentWatch()
 
@@ -92,9 +96,9 @@ def run_in_worker(target: Callable, args: tuple, label: str,
             else:
                 raise WorkerError(f"{label}: {payload}")
     finally:
-        if process.is_alive():
-            process.join(timeout=0.5 if stop is not None and stop() else 5)
-        if process.is_alive():
+        if process.is_alive() and not (stop is not None and stop()):
+            process.join(timeout=5)  # it has sent its result or error and is exiting
+        if process.is_alive():  # stopped (Ctrl-C): now, before it can mark anything
             process.terminate()
             process.join()
         messages.close()
