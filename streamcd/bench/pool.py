@@ -120,8 +120,13 @@ def run_local(jobs: Sequence[Job], workers: int, force: bool = False, isolate: b
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    return ordered_outcomes(outcomes, failures, len(jobs))
+
+
+def ordered_outcomes(outcomes: dict[int, JobOutcome], failures: list[str], total: int
+                     ) -> list[JobOutcome]:
+    """The outcomes in job order; one WorkerError listing every failure when a job failed."""
     if failures:
-        raise WorkerError(f"{len(failures)} of {len(jobs)} job(s) failed (the others are "
-                          "complete; rerun the same command to redo only these):\n"
-                          + "\n".join(failures))
-    return [outcomes[i] for i in range(len(jobs))]
+        raise WorkerError(f"{len(failures)} of {total} job(s) failed (the others are complete; "
+                          "rerun the same command to redo only these):\n" + "\n".join(failures))
+    return [outcomes[i] for i in range(total)]

@@ -16,9 +16,9 @@ import logging
 from collections.abc import Sequence
 
 from ..cluster import import_ray
-from ..errors import ClusterError, WorkerError
+from ..errors import ClusterError
 from .jobs import Job, JobOutcome, run_job
-from .pool import JobObserver, plan_progress
+from .pool import JobObserver, ordered_outcomes, plan_progress
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,4 @@ def run_ray(jobs: Sequence[Job], workers: int, address: str | None = None, force
     finally:
         if owns:
             ray.shutdown()
-    if failures:
-        raise WorkerError(f"{len(failures)} of {len(jobs)} job(s) failed (the others are "
-                          "complete; rerun the same command to redo only these):\n"
-                          + "\n".join(failures))
-    return [outcomes[i] for i in range(len(jobs))]
+    return ordered_outcomes(outcomes, failures, len(jobs))

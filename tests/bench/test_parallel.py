@@ -231,3 +231,24 @@ def test_check_upload_cli(squares, one_and_two, tmp_path, capsys):
                  str(squares)]) == 1
     printed = capsys.readouterr().out
     assert "not results/<category>/<video>/bin%06d.png" in printed and "... and" in printed
+
+
+def test_a_failed_job_does_not_stop_the_others(tmp_path, capsys):
+    """One video has an undecodable frame: its jobs fail, the others complete, the command
+    exits 1 with every failure listed and writes no report; once the frame is fixed, only the
+    failed jobs run again."""
+    dataset = squares_dataset(tmp_path / "dataset", frames=30)
+    frame = dataset / "baseline" / "squares2" / "input" / "in000005.jpg"
+    good = frame.read_bytes()
+    frame.write_bytes(b"not a jpeg")
+    argv = ["bench", "cdnet", "--dataset", str(dataset), "--methods", "mog2,knn", "--out",
+            str(tmp_path / "out"), "--no-plots", "--pr-frames", "0", "--jobs", "2"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "2 of 6 job(s) failed" in err
+    assert "mog2 baseline/squares2" in err and "knn baseline/squares2" in err
+    assert not (tmp_path / "out" / "report.json").exists()
+    frame.write_bytes(good)
+    report = bench(dataset, tmp_path / "out", "mog2,knn", "--jobs", "2")
+    assert sorted(report["run"]["reused"]) == sorted(
+        f"{m} {key}" for m in ("mog2", "knn") for key in GENERATED if key != "baseline/squares2")
