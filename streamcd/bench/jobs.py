@@ -25,7 +25,7 @@ from pathlib import Path
 from ..cdnet_layout import CdnetVideo
 from ..errors import WorkerError
 from .evaluate import RESULT_NAME, VideoScore, score_video
-from .runner import MethodRun, RunSpec, run_method
+from .runner import MODEL_METHOD, MethodRun, RunSpec, run_method
 
 log = logging.getLogger(__name__)
 
@@ -77,20 +77,39 @@ def read_marker(folder: str | Path) -> dict | None:
         return None
 
 
-def is_complete(folder: str | Path, method: str, count: int) -> bool:
-    """True when ``folder`` holds a marker of ``method`` over ``count`` frames and every frame."""
+def identity(spec: RunSpec) -> dict:
+    """What a folder's masks depend on besides the video: the method and, for the model, its
+    card and background start. A marker written for another identity does not count."""
+    if spec.method != MODEL_METHOD:
+        return {"method": spec.method}
+    model = spec.model
+    if model is not None and Path(model).exists():
+        model = str(Path(model).resolve())
+    return {"method": spec.method, "model": model, "background_init": spec.background_init}
+
+
+def is_complete(folder: str | Path, method: str, count: int, ident: dict | None = None) -> bool:
+    """True when ``folder`` holds a marker of ``method`` (and of ``ident``, when given) over
+    ``count`` frames, and every frame."""
     marker = read_marker(folder)
     if marker is None or marker.get("method") != method or marker.get("frames") != count:
+        return False
+    if ident is not None and marker.get("identity", {"method": method}) != ident:
         return False
     return not missing_frames(folder, count)
 
 
-def write_marker(folder: str | Path, run: MethodRun) -> Path:
+def job_complete(job: Job) -> bool:
+    """Whether ``job``'s folder is complete for this very job (method, model, frames)."""
+    return is_complete(job.folder, job.spec.method, job.video.count, identity(job.spec))
+
+
+def write_marker(folder: str | Path, run: MethodRun, ident: dict | None = None) -> Path:
     """Write the completion marker atomically (temporary file, fsync, rename)."""
     target = Path(folder) / MARKER
     tmp = target.with_name(f"{MARKER}.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
-        json.dump(run.to_dict(), f, indent=2)
+        json.dump({**run.to_dict(), "identity": ident or {"method": run.method}}, f, indent=2)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, target)
@@ -114,7 +133,7 @@ def run_job(job: Job, force: bool = False, on_frames: Callable[[int], None] | No
     """
     started = time.perf_counter()
     folder, count = job.folder, job.video.count
-    reused = not force and is_complete(folder, job.spec.method, count)
+    reused = not force and job_complete(job)
     if reused:
         run = MethodRun.from_dict(read_marker(folder))
     else:
@@ -126,7 +145,7 @@ def run_job(job: Job, force: bool = False, on_frames: Callable[[int], None] | No
                               f"(missing e.g. {missing[:3]}); the folder stays incomplete")
         if before_commit is not None:
             before_commit()
-        write_marker(folder, run)
+        write_marker(folder, run, identity(job.spec))
     score = score_video(job.video, folder, job.frames)
     return JobOutcome(job, run, score, reused, time.perf_counter() - started)
 

@@ -19,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from ..errors import WorkerError
-from .jobs import Job, JobOutcome, is_complete, run_job, run_job_target
+from .jobs import Job, JobOutcome, job_complete, run_job, run_job_target
 from .worker import run_in_worker
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,7 @@ class Progress:
 def plan_progress(jobs: Sequence[Job], force: bool, now: Callable[[], float] = time.monotonic
                   ) -> tuple[Progress, int]:
     """(Progress of the run, number of jobs that will run) from which folders are complete."""
-    to_run = [j for j in jobs
-              if force or not is_complete(j.folder, j.spec.method, j.video.count)]
+    to_run = [j for j in jobs if force or not job_complete(j)]
     return Progress(len(jobs), sum(j.video.count for j in to_run), now()), len(to_run)
 
 
@@ -88,8 +87,7 @@ def run_local(jobs: Sequence[Job], workers: int, force: bool = False, isolate: b
     def one(job: Job) -> JobOutcome:
         if stop.is_set():
             raise KeyboardInterrupt
-        if not isolate or (not force and is_complete(job.folder, job.spec.method,
-                                                     job.video.count)):
+        if not isolate or (not force and job_complete(job)):
             return run_job(job, force, frames)
         return run_in_worker(run_job_target, (job, force), job.label, frames, stop=stop.is_set)
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
-from streamcd.bench.jobs import MARKER, Job, is_complete, missing_frames, run_job
+from streamcd.bench.jobs import (
+    MARKER,
+    Job,
+    identity,
+    is_complete,
+    job_complete,
+    missing_frames,
+    run_job,
+    write_marker,
+)
 from streamcd.bench.pool import Progress
 from streamcd.bench.runner import RunSpec
 from tests.bench.conftest import square_video
+from tests.conftest import REPO
 
 
 @pytest.fixture
@@ -75,3 +86,17 @@ def test_eta_from_the_frames_processed(elapsed, done, to_run, eta):
     progress = Progress(jobs=4, frames_to_run=to_run, started=0.0, now=lambda: elapsed,
                         frames_done=done)
     assert progress.eta_s() == (None if eta is None else pytest.approx(eta))
+
+
+def test_a_marker_of_another_model_is_not_complete(job):
+    """The model's folder names only the method: a resumed run with another --model card must
+    not take the first model's masks as its own."""
+    run = run_job(job).run
+    default = Job(replace(job.spec, method="streamcd", model=None), job.video, job.frames)
+    write_marker(job.folder, replace(run, method="streamcd"), identity(default.spec))
+    assert job_complete(default)
+    card = REPO / "export" / "accurate.json"
+    accurate = Job(replace(default.spec, model=str(card)), job.video, job.frames)
+    assert not job_complete(accurate)
+    assert not job_complete(Job(replace(default.spec, background_init="median"), job.video,
+                                job.frames))
