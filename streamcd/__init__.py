@@ -18,34 +18,42 @@ from typing import TYPE_CHECKING
 
 from .errors import (
     BackgroundError,
+    BaselineUnavailableError,
     ClusterError,
     ConfigError,
     DatasetError,
     ModelError,
+    PlotDependencyError,
     ProviderError,
     ServeError,
     SinkError,
     SourceError,
     SourceTimeoutError,
     StreamcdError,
+    UploadLayoutError,
+    WorkerError,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BackgroundError",
+    "BaselineUnavailableError",
     "ClusterError",
     "ConfigError",
     "DatasetError",
     "Detector",
     "ModelError",
     "Pipeline",
+    "PlotDependencyError",
     "ProviderError",
     "ServeError",
     "SinkError",
     "SourceError",
     "SourceTimeoutError",
     "StreamcdError",
+    "UploadLayoutError",
+    "WorkerError",
     "__version__",
 ]
 

@@ -43,6 +43,22 @@ class ClusterError(StreamcdError, RuntimeError):
     """Ray is missing, or the cluster cannot be reached."""
 
 
+class BaselineUnavailableError(ConfigError):
+    """A bench method's optional library is not installed (the message says how to install it)."""
+
+
+class WorkerError(StreamcdError, RuntimeError):
+    """A bench job failed in its worker (process or Ray task); the message carries its error."""
+
+
+class PlotDependencyError(StreamcdError, ImportError):
+    """matplotlib, needed for the bench report's plots, is missing."""
+
+
+class UploadLayoutError(DatasetError):
+    """A results folder or zip does not follow the changedetection.net upload layout."""
+
+
 #: Attribute set (``extra={REPORTED: True}``) on the log record of an error that is also handed
 #: back to the caller (``StreamReport.error``): a front end that prints those errors itself, as
 #: the CLI does, filters the record off its console so the message is shown once.

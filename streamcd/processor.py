@@ -148,8 +148,9 @@ class FrameProcessor:
         per_sample = sum(f.nbytes // f.shape[0] for f in features[0])
         half = config.dtype == "float16" or (
             config.dtype == "auto" and per_sample * config.samples > BANK_FLOAT32_MAX_BYTES)
+        # Seeded: the same video gives the same masks on every run (benchmarks, resumed runs).
         bank = FeatureBank.from_frames(features, settings, self.postprocess.threshold, center,
-                                       dtype=np.float16 if half else np.float32,
+                                       seed=0, dtype=np.float16 if half else np.float32,
                                        images=inputs if config.colour_threshold else None)
         if len(features) > 1:
             bank.seed_mean(features, self.model.compare_bank)

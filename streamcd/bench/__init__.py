@@ -4,8 +4,13 @@
 - :mod:`.evaluate`: score ``RESULTS/<category>/<video>/bin%06d.png`` folders into a Report.
 - :mod:`.baselines`: classic subtractors by name (OpenCV mog2, knn, gsoc, cnt; bgslibrary
   subsense, lobster, pawcs when ``pybgs`` is installed), written CDnet-style.
-- :mod:`.runner`: one method on one video with per-stage timing, optionally in a worker process.
-- :mod:`.suite`, :mod:`.report`, :mod:`.plots`: ``streamcd bench cdnet`` and its report.
+- :mod:`.runner`: one method on one video with per-stage timing (one method interface for the
+  model and the baselines); :mod:`.worker`: a call in a fresh spawned process.
+- :mod:`.jobs`: one (method, video) job into a result folder with a completion marker;
+  :mod:`.pool` runs jobs N at a time, :mod:`.ray_pool` as Ray tasks.
+- :mod:`.suite`, :mod:`.report`, :mod:`.plots`: ``streamcd bench cdnet`` and its report;
+  :mod:`.ranking`: the changedetection.net view (average ranking); :mod:`.upload`: the upload
+  zip and its layout check.
 - :mod:`.prcurve`: the model's precision-recall over thresholds on validation frames.
 - :mod:`.ucsd`: the UCSD videos converted to the CDnet layout.
 """

@@ -30,7 +30,7 @@ from typing import Protocol
 import numpy as np
 
 from ..cdnet_layout import CdnetVideo
-from ..errors import ConfigError, DatasetError, SinkError
+from ..errors import BaselineUnavailableError, ConfigError, DatasetError, SinkError
 from .evaluate import RESULT_NAME
 
 logger = logging.getLogger(__name__)
@@ -50,19 +50,22 @@ class Baseline:
     factory: Callable[[], Subtractor]
     description: str = ""
     requires: str | None = None  # importable module the factory needs (optional dependency)
+    opencv_threads: int | None = None  # OpenCV threads while it runs; None: OpenCV's default
 
 
 _REGISTRY: dict[str, Baseline] = {}
 
 
 def register_baseline(name: str, factory: Callable[[], Subtractor], description: str = "",
-                      requires: str | None = None) -> None:
+                      requires: str | None = None, opencv_threads: int | None = None) -> None:
     """Add a method to the table (a later registration under the same name replaces it).
 
     requires: a module the factory imports (e.g. "pybgs"); when it is not installed the method
     is reported by :func:`unavailable_reason` instead of failing at run time.
+    opencv_threads: OpenCV's thread count while the method runs (1 for a method whose masks
+    depend on thread scheduling); None leaves OpenCV's default.
     """
-    _REGISTRY[name] = Baseline(name, factory, description, requires)
+    _REGISTRY[name] = Baseline(name, factory, description, requires, opencv_threads)
 
 
 def baseline_names() -> tuple[str, ...]:
@@ -97,11 +100,24 @@ def create_subtractor(name: str) -> Subtractor:
     reason = unavailable_reason(name)
     if reason:
         raise BaselineUnavailableError(reason)
+    _fresh_random_state(baseline)
     return baseline.factory()
 
 
-class BaselineUnavailableError(ConfigError):
-    """The method's optional library is not installed (the message says how to install it)."""
+def _fresh_random_state(baseline: Baseline) -> None:
+    """Start from the random state of a fresh process, so that the masks depend on the video
+    only: not on earlier runs in the same process (a reused Ray worker, ``--in-process``), nor
+    on how threads were scheduled."""
+    import ctypes
+
+    import cv2
+
+    cv2.setNumThreads(-1 if baseline.opencv_threads is None else baseline.opencv_threads)
+    cv2.setRNGSeed(0)  # OpenCV's RNG (KNN); seed 0 gives a fresh process's state
+    try:  # libc's rand() (bgslibrary: SuBSENSE, LOBSTER, PAWCS); 1 is the C default seed
+        ctypes.CDLL(None).srand(1)
+    except (OSError, AttributeError) as e:
+        logger.debug("cannot reset libc's rand(): %s", e)
 
 
 def _mog2() -> Subtractor:
@@ -130,7 +146,9 @@ def _cnt() -> Subtractor:
 
 register_baseline("mog2", _mog2, "OpenCV MOG2 (Zivkovic 2004/2006), shadows -> background")
 register_baseline("knn", _knn, "OpenCV KNN (Zivkovic 2006), shadows -> background")
-register_baseline("gsoc", _gsoc, "OpenCV contrib bgsegm GSOC (GSoC 2017)")
+# GSOC draws random samples from one OpenCV RNG per worker thread: on several threads its
+# masks change from run to run (measured on highway), on one they do not.
+register_baseline("gsoc", _gsoc, "OpenCV contrib bgsegm GSOC (GSoC 2017)", opencv_threads=1)
 register_baseline("cnt", _cnt, "OpenCV contrib bgsegm CNT (Zeevi 2016)")
 
 

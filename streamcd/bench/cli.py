@@ -24,9 +24,22 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
     cdnet.add_argument("--methods", default=DEFAULT_METHODS,
                        help="comma list (unavailable optional ones are skipped with a message)")
     cdnet.add_argument("--out", type=Path, default=Path("out/bench"))
-    cdnet.add_argument("--score-frames", choices=("heldout", "roi"), default="heldout",
-                       help="heldout: the test frames never used for training (default); "
-                            "roi: the whole temporalROI (official range)")
+    cdnet.add_argument("--score-frames", choices=("roi", "heldout"), default="roi",
+                       help="roi: the whole temporalROI, the official range (default); heldout: "
+                            "only the test frames the shipped model never trained on")
+    cdnet.add_argument("--jobs", type=_positive, default=None, metavar="N",
+                       help="(method, video) runs at once, each in its own worker process "
+                            "(default: the CPUs; timings with N > 1 share the machine)")
+    cdnet.add_argument("--force", action="store_true",
+                       help="rerun every job, also those whose result folder is complete")
+    cdnet.add_argument("--backend", choices=("local", "ray"), default="local",
+                       help="local worker processes, or Ray tasks (pip install 'streamcd[ray]')")
+    cdnet.add_argument("--address", default=None,
+                       help="--backend ray: the cluster (auto, ray://HEAD:10001); default: a "
+                            "local Ray instance with --jobs CPUs")
+    cdnet.add_argument("--zip", action="store_true",
+                       help="also write OUT/upload/<method>.zip in the changedetection.net "
+                            "upload layout, checked")
     _model_args(cdnet)
     cdnet.add_argument("--pr-frames", type=int, default=40,
                        help="validation frames per video for the PR curve (0 = none)")
@@ -37,11 +50,21 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
 
     score = bsub.add_parser("score", help="score a CDnet results folder from any tool")
     score.add_argument("--dataset", type=Path, required=True, help="CDnet root (<category>/<video>/)")
-    score.add_argument("--results", type=Path, required=True, help="results root (<category>/<video>/bin%%06d.png)")
+    where = score.add_mutually_exclusive_group(required=True)
+    where.add_argument("--results", type=Path, help="results root (<category>/<video>/bin%%06d.png)")
+    where.add_argument("--tree", type=Path,
+                       help="several methods' results (<method>/<category>/<video>/, e.g. "
+                            "OUT/results of a bench): also the changedetection.net view")
     score.add_argument("--videos", nargs="*", default=None, help="keys like baseline/highway")
     score.add_argument("--heldout", action="store_true", help="score only the held-out test frames")
     score.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
     score.set_defaults(func=_cmd_score)
+
+    check = bsub.add_parser("check-upload",
+                            help="check a zip or results folder against the upload layout")
+    check.add_argument("path", type=Path, help="a zip, or a folder holding results/<category>/")
+    check.add_argument("--dataset", type=Path, required=True, help="CDnet root it is for")
+    check.set_defaults(func=_cmd_check_upload)
 
     speed = bsub.add_parser("speed", help="ms/frame per stage, fps and peak RSS on any video")
     speed.add_argument("source", type=Path, help="a video file or a CDnet video folder")
@@ -87,6 +110,16 @@ def _model_card(text: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from e
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def _methods(text: str) -> tuple[str, ...]:
     return tuple(m.strip() for m in text.split(",") if m.strip())
 
@@ -116,6 +149,8 @@ def select_videos(dataset: Path | None, ucsd: Path | None, out: Path,
 
 
 def _cmd_cdnet(args) -> int:
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     from .progress import BenchBars
     from .report import write_report
     from .suite import BenchOptions, run_bench
@@ -124,13 +159,24 @@ def _cmd_cdnet(args) -> int:
     options = BenchOptions(methods=_methods(args.methods), score_frames=args.score_frames,
                            model=args.model, provider=args.provider, threads=args.threads,
                            isolate=not args.in_process, pr_frames=args.pr_frames,
-                           plots=not args.no_plots)
+                           plots=not args.no_plots, jobs=args.jobs, force=args.force,
+                           backend=args.backend, address=args.address)
     bars = BenchBars()
     try:
-        result = run_bench(videos, args.out, options, bars)
+        with logging_redirect_tqdm():  # log lines above the bar, not through it
+            result = run_bench(videos, args.out, options, bars)
+    except KeyboardInterrupt:
+        bars.close()
+        print("interrupted: the jobs in flight have no completion marker; run the same command "
+              "again to redo only the unfinished ones")
+        raise
     finally:
         bars.close()
     paths = write_report(result)
+    if args.zip:
+        from .upload import write_upload_zips
+
+        paths += write_upload_zips(result)
     print((args.out / "report.md").read_text())
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
@@ -176,14 +222,42 @@ def _cmd_speed(args) -> int:
 
 def _cmd_score(args) -> int:
     from ..cdnet_layout import CdnetVideo
+    from ..errors import DatasetError
     from .evaluate import score_results
+    from .ranking import cdnet_view, view_markdown
 
-    report = score_results(args.dataset, args.results, args.videos,
-                           CdnetVideo.heldout_range if args.heldout else None)
-    print(report.to_markdown())
+    frames = CdnetVideo.heldout_range if args.heldout else None
+    if args.results is not None:
+        report = score_results(args.dataset, args.results, args.videos, frames)
+        print(report.to_markdown())
+        if args.json:
+            args.json.write_text(report.to_json())
+        return 0
+    methods = sorted(p.name for p in args.tree.iterdir() if p.is_dir()) if args.tree.is_dir() else []
+    if not methods:
+        raise DatasetError(f"--tree {args.tree}: no <method>/ folders (expected e.g. OUT/results)")
+    reports = {m: score_results(args.dataset, args.tree / m, args.videos, frames) for m in methods}
+    view = cdnet_view(reports)
+    print(view_markdown(view))
+    for method, report in reports.items():
+        print(f"\n### {method}\n\n{report.to_markdown()}")
     if args.json:
-        args.json.write_text(report.to_json())
+        args.json.write_text(json.dumps({"methods": {m: r.to_dict() for m, r in reports.items()},
+                                         "cdnet_view": view.to_dict()}, indent=2,
+                                        allow_nan=False))
     return 0
+
+
+def _cmd_check_upload(args) -> int:
+    from ..cdnet_layout import find_videos
+    from .upload import check_upload
+
+    problems = check_upload(args.path, find_videos(args.dataset))
+    for problem in problems:
+        print(problem)
+    print(f"{args.path}: " + (f"{len(problems)} problem(s)" if problems else "follows the upload "
+                              "layout"))
+    return 1 if problems else 0
 
 
 def _cmd_heldout(args) -> int:

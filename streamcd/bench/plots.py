@@ -16,15 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import StreamcdError
+from ..errors import PlotDependencyError
 from .evaluate import RESULT_NAME, read_groundtruth
 from .suite import BenchResult
 
 log = logging.getLogger(__name__)
-
-
-class PlotDependencyError(StreamcdError, ImportError):
-    """matplotlib is missing."""
 
 
 def _pyplot():

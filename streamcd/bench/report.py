@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 from .gpu import gpu_cell
+from .ranking import cdnet_view, view_markdown
 from .suite import REFERENCE_METHODS, BenchResult
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ def report_dict(result: BenchResult, plots: list[str] | None = None) -> dict:
                                "heldout": list(v.heldout_range())} for v in result.videos},
         },
         "machine": result.machine,
+        "run": run_dict(result),
         "skipped": result.skipped,
+        "cdnet_view": cdnet_view(result.reports()).to_dict(),
         "methods": {m: {"scores": result.report(m).to_dict(), "speed": result.speed(m),
                         "compute_time_ratio": result.ratios(m)} for m in methods},
         "runs": [{"video": r.video.key, **r.run.to_dict(),
@@ -38,6 +41,32 @@ def report_dict(result: BenchResult, plots: list[str] | None = None) -> dict:
         "pr_curve": result.pr_curve.to_dict() if result.pr_curve else None,
         "plots": plots or [],
     }
+
+
+def run_dict(result: BenchResult) -> dict:
+    """How the jobs ran: at once, where, which were reused, how long they took."""
+    return {"jobs": result.machine.get("jobs"), "backend": result.machine.get("backend"),
+            "jobs_total": len(result.runs), "reused": list(result.reused),
+            "wall_s": result.wall_s,
+            # on a cluster (--address) the cluster's CPUs, not --jobs, decide what runs at once
+            "shared_timings": (result.machine.get("jobs") or 1) > 1 or bool(result.options.address)}
+
+
+def timing_note(result: BenchResult) -> str:
+    """The line of the report that says how far its per-frame timings can be trusted."""
+    run = run_dict(result)
+    at_once = ("as many at once as the Ray cluster's CPUs allow" if result.options.address
+               else f"{run['jobs']} at once")
+    head = (f"{run['jobs_total']} job(s) (method x video), {at_once} on the "
+            f"{run['backend']} backend, {len(run['reused'])} reused from complete result "
+            f"folders; jobs wall time {_f(run['wall_s'], 1)} s.")
+    if run["shared_timings"]:
+        head += (" **Timings were taken with several jobs sharing the machine**: per-frame "
+                 "times and fps are slower than alone; take speed tables from `--jobs 1` or "
+                 "`streamcd bench speed`.")
+    if run["reused"]:
+        head += " Timings of reused jobs are those of the run that wrote them."
+    return head
 
 
 def _num(v: float | None) -> float | None:
@@ -64,6 +93,7 @@ def report_markdown(result: BenchResult, plots: list[str] | None = None) -> str:
         (f"Machine: {m.get('cpus')} CPUs, load average {m.get('load_before')} before and "
         f"{m.get('load_after')} after; OpenCV {m.get('opencv')}, ONNX Runtime "
         f"{m.get('onnxruntime', 'n/a')}; started {m.get('started')}."), "",
+        timing_note(result), "",
     ]
     for method, reason in result.skipped.items():
         lines.append(f"- **{method} skipped**: {reason}")
@@ -81,6 +111,11 @@ def report_markdown(result: BenchResult, plots: list[str] | None = None) -> str:
                  _f(s["ms_per_frame"]["compute"], 2), _f(s["fps"], 1), _f(s["peak_rss_mb"], 0),
                  *(_f(ratios[r], 2) for r in refs)]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    lines += ["", "## changedetection.net view", "",
+              ("The seven metrics per category and overall, and the site's average ranking "
+               f"(rank per metric per category, averaged; ties share their mean rank) over the "
+               f"{len(methods)} method(s) here, on {scope}."), "",
+              view_markdown(cdnet_view(result.reports()))]
     lines += ["", "## F-measure per category", "",
               "| method | " + " | ".join(categories) + " | overall |",
               "| --- |" + " ---: |" * (len(categories) + 1)]

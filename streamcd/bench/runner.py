@@ -16,23 +16,23 @@ working directory (bgslibrary's ``./config/*.xml``) never share one. Usage::
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-import queue
 import resource
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from ..errors import SinkError, StreamcdError
+from ..errors import SinkError, WorkerError  # noqa: F401 - WorkerError stays importable here
 from ..frames import Frame
 from .evaluate import RESULT_NAME
 from .gpu import gpu_memory_mb
+from .worker import run_in_worker
 
 log = logging.getLogger(__name__)
 
@@ -113,19 +113,55 @@ class MethodRun:
             "provider": self.provider,
             "gpu_memory_mb": self.gpu_memory_mb,
             "ms_per_frame": self.ms_per_frame(),
+            "seconds": asdict(self.seconds),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> MethodRun:
+        """The run :meth:`to_dict` wrote (a completion marker's)."""
+        return cls(data["method"], data["source"], data["frames"],
+                   StageSeconds(**data["seconds"]), data["wall_s"], data.get("peak_rss_mb"),
+                   data.get("provider"), gpu_memory_mb=data.get("gpu_memory_mb"))
 
-class _Timed:
-    """Per-stage seconds, accumulated by the run loop."""
 
-    def __init__(self) -> None:
-        self.seconds = dict.fromkeys(STAGES, 0.0)
+class StageClock:
+    """Seconds per stage. Each stage is timed by exactly one clock: the run loop's for decode and
+    write, the method's own for its compute stages (:meth:`BenchMethod.compute_seconds`).
 
-    def add(self, stage: str, start: float) -> float:
-        now = time.perf_counter()
-        self.seconds[stage] += now - start
-        return now
+    ``now`` is the time source (tests pass a fake one to check the arithmetic).
+    """
+
+    def __init__(self, stages: tuple[str, ...] = STAGES,
+                 now: Callable[[], float] = time.perf_counter) -> None:
+        self.seconds = dict.fromkeys(stages, 0.0)
+        self.now = now
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = self.now()
+        try:
+            yield
+        finally:
+            self.seconds[name] += self.now() - start
+
+
+class BenchMethod(Protocol):
+    """What the run loop needs from a method, model and baselines alike.
+
+    ``feed`` may hold frames (the model holds them while its background is collected) and
+    returns those ready, each with its 0/255 mask; ``flush`` returns the held rest at the end.
+    ``compute_seconds`` gives the method's own clock: background, inference, postprocess.
+    """
+
+    provider: str | None
+
+    def feed(self, frame: Frame) -> list[tuple[Frame, np.ndarray]]: ...
+
+    def flush(self) -> list[tuple[Frame, np.ndarray]]: ...
+
+    def compute_seconds(self) -> dict[str, float]: ...
+
+    def close(self) -> None: ...
 
 
 class _BaselineMethod:
@@ -133,27 +169,34 @@ class _BaselineMethod:
 
     provider = None
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, now: Callable[[], float] = time.perf_counter) -> None:
         from .baselines import create_subtractor
 
         self.subtractor = create_subtractor(name)
+        self.clock = StageClock(COMPUTE_STAGES, now)
 
-    def feed(self, frame: Frame, timed: _Timed) -> list[tuple[Frame, np.ndarray]]:
+    def feed(self, frame: Frame) -> list[tuple[Frame, np.ndarray]]:
         from .baselines import binary_mask
 
-        t = time.perf_counter()
-        mask = self.subtractor.apply(frame.image)
-        t = timed.add("background", t)
-        mask = binary_mask(mask)
-        timed.add("postprocess", t)
+        with self.clock.stage("background"):
+            mask = self.subtractor.apply(frame.image)
+        with self.clock.stage("postprocess"):
+            mask = binary_mask(mask)
         return [(frame, mask)]
 
-    def flush(self, timed: _Timed) -> list[tuple[Frame, np.ndarray]]:
+    def flush(self) -> list[tuple[Frame, np.ndarray]]:
         return []
+
+    def compute_seconds(self) -> dict[str, float]:
+        return dict(self.clock.seconds)
+
+    def close(self) -> None:
+        pass
 
 
 class _ModelMethod:
-    """The streamcd model: background manager, ONNX model and postprocess, as the pipeline runs them."""
+    """The streamcd model: background manager, ONNX model and postprocess, as the pipeline runs
+    them. The processor's ``times`` is the one clock of all three compute stages."""
 
     def __init__(self, spec: RunSpec) -> None:
         from ..background import BackgroundManager
@@ -171,17 +214,17 @@ class _ModelMethod:
         )
         self.provider = model.provider
 
-    def feed(self, frame: Frame, timed: _Timed) -> list[tuple[Frame, np.ndarray]]:
+    def feed(self, frame: Frame) -> list[tuple[Frame, np.ndarray]]:
         # Frames are held while the median background is collected, as StreamRunner does.
         t = time.perf_counter()
         ready = self.background.feed(frame, frame.image)
-        timed.add("background", t)
+        self.processor.times.background += time.perf_counter() - t
         return [self._process(f) for f in ready]
 
-    def flush(self, timed: _Timed) -> list[tuple[Frame, np.ndarray]]:
+    def flush(self) -> list[tuple[Frame, np.ndarray]]:
         t = time.perf_counter()
         held = self.background.drain()
-        timed.add("background", t)
+        self.processor.times.background += time.perf_counter() - t
         return [self._process(f) for f in held]
 
     def _process(self, frame: Frame) -> tuple[Frame, np.ndarray]:
@@ -191,9 +234,14 @@ class _ModelMethod:
     def close(self) -> None:
         self.background.close()
 
-    def stage_seconds(self) -> dict[str, float]:
+    def compute_seconds(self) -> dict[str, float]:
         t = self.processor.times
         return {"background": t.background, "inference": t.inference, "postprocess": t.postprocess}
+
+
+def make_method(spec: RunSpec) -> BenchMethod:
+    """The method ``spec.method`` names: the streamcd model or a registered baseline."""
+    return _ModelMethod(spec) if spec.method == MODEL_METHOD else _BaselineMethod(spec.method)
 
 
 @contextmanager
@@ -235,67 +283,63 @@ def _private_workdir() -> Iterator[None]:
 def run_method(spec: RunSpec, on_frames: Callable[[int], None] | None = None) -> MethodRun:
     """Run ``spec`` in this process. ``on_frames(k)`` is told every k frames written.
 
-    Baselines run inside a private temporary working directory (bgslibrary writes
+    The run happens inside a private temporary working directory (bgslibrary writes
     ``./config/*.xml``); the process's working directory is restored afterwards, so do not run
     two in-process runs on different threads at once (:func:`run_isolated` can).
     """
     spec = _resolved(spec)
-    if spec.method == MODEL_METHOD:
-        return _run(spec, on_frames)
     with _private_workdir():
-        return _run(spec, on_frames)
+        method = make_method(spec)
+        try:
+            with _open_frames(spec) as frames:
+                run = run_frames(method, frames, spec, on_frames)
+        finally:
+            method.close()
+    ms = run.ms_per_frame()
+    log.info("%s on %s: %d frames, %.2f ms/frame compute, %.1f fps end to end",
+             spec.method, spec.source, run.frames, ms["compute"], run.fps or 0.0)
+    return run
 
 
-def _run(spec: RunSpec, on_frames: Callable[[int], None] | None) -> MethodRun:
+def run_frames(method: BenchMethod, frames: Iterator[Frame], spec: RunSpec,
+               on_frames: Callable[[int], None] | None = None,
+               now: Callable[[], float] = time.perf_counter) -> MethodRun:
+    """Feed ``frames`` to ``method`` in order, writing ``spec.out_dir/bin%06d.png`` per mask.
+
+    Decode and write are timed here, the compute stages by the method's own clock; wall time
+    spans the whole loop (``now`` is the time source of both the stage clock and the wall).
+    """
     import cv2
 
     out_dir = Path(spec.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    method = _ModelMethod(spec) if spec.method == MODEL_METHOD else _BaselineMethod(spec.method)
-    timed = _Timed()
+    clock = StageClock(("decode", "write"), now)
     written = read = 0
 
     def write(items: list[tuple[Frame, np.ndarray]]) -> None:
         nonlocal written
-        t = time.perf_counter()
-        for frame, mask in items:
-            target = out_dir / RESULT_NAME.format(frame.number)
-            if not cv2.imwrite(str(target), mask):
-                raise SinkError(f"cannot write {target}: check that {out_dir} is writable")
-        timed.add("write", t)
+        with clock.stage("write"):
+            for frame, mask in items:
+                target = out_dir / RESULT_NAME.format(frame.number)
+                if not cv2.imwrite(str(target), mask):
+                    raise SinkError(f"cannot write {target}: check that {out_dir} is writable")
         written += len(items)
         if on_frames and items:
             on_frames(len(items))
 
-    started = time.perf_counter()
-    try:
-        with _open_frames(spec) as frames:
-            while spec.max_frames is None or read < spec.max_frames:
-                t = time.perf_counter()
-                frame = next(frames, None)
-                timed.add("decode", t)
-                if frame is None:
-                    break
-                read += 1
-                write(method.feed(frame, timed))
-        write(method.flush(timed))
-    finally:
-        if isinstance(method, _ModelMethod):
-            method.close()
-    wall = time.perf_counter() - started
-    if isinstance(method, _ModelMethod):
-        # The processor's own clock splits background / inference / postprocess exactly;
-        # the loop's clock above only saw background.offer() during the median collection.
-        own = method.stage_seconds()
-        timed.seconds["background"] += own["background"]
-        timed.seconds["inference"] = own["inference"]
-        timed.seconds["postprocess"] = own["postprocess"]
-    run = MethodRun(spec.method, str(spec.source), written, StageSeconds(**timed.seconds), wall,
-                    _peak_rss_mb(), method.provider, gpu_memory_mb=gpu_memory_mb(method.provider))
-    ms = run.ms_per_frame()
-    log.info("%s on %s: %d frames, %.2f ms/frame compute, %.1f fps end to end",
-             spec.method, spec.source, written, ms["compute"], run.fps)
-    return run
+    started = now()
+    while spec.max_frames is None or read < spec.max_frames:
+        with clock.stage("decode"):
+            frame = next(frames, None)
+        if frame is None:
+            break
+        read += 1
+        write(method.feed(frame))
+    write(method.flush())
+    wall = now() - started
+    seconds = StageSeconds(**clock.seconds, **method.compute_seconds())
+    return MethodRun(spec.method, str(spec.source), written, seconds, wall, _peak_rss_mb(),
+                     method.provider, gpu_memory_mb=gpu_memory_mb(method.provider))
 
 
 def _peak_rss_mb() -> float:
@@ -303,56 +347,14 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-class WorkerError(StreamcdError, RuntimeError):
-    """A method failed in its worker process; the message carries the worker's error."""
-
-
-def _worker(spec: RunSpec, messages: multiprocessing.Queue) -> None:
-    logging.basicConfig(level=logging.WARNING)
-    try:
-        # bgslibrary prints "+SuBSENSE()" and the like on stdout, through the progress bars.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-        run = run_method(spec, on_frames=lambda k: messages.put(("frames", k)))
-        messages.put(("done", run))
-    except Exception as e:  # noqa: BLE001 - sent to the parent, which raises WorkerError
-        messages.put(("error", f"{type(e).__name__}: {e}"))
+def _run_method_target(spec: RunSpec, on_frames: Callable[[int], None],
+                       before_commit: Callable[[], None]) -> MethodRun:
+    return run_method(spec, on_frames)
 
 
 def run_isolated(spec: RunSpec, on_frames: Callable[[int], None] | None = None,
                  timeout_s: float | None = None) -> MethodRun:
     """:func:`run_method` in a fresh spawned process (own peak RSS, own working directory)."""
     spec = _resolved(spec)
-    ctx = multiprocessing.get_context("spawn")
-    messages = ctx.Queue()
-    process = ctx.Process(target=_worker, args=(spec, messages), daemon=True,
-                          name=f"bench-{spec.method}")
-    process.start()
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    try:
-        while True:
-            try:
-                kind, payload = messages.get(timeout=0.5)
-            except queue.Empty:
-                if not process.is_alive():
-                    raise WorkerError(
-                        f"{spec.method} on {spec.source}: worker exited with code "
-                        f"{process.exitcode} without a result (crashed in native code?)"
-                    ) from None
-                if deadline is not None and time.monotonic() > deadline:
-                    raise WorkerError(f"{spec.method} on {spec.source}: over {timeout_s} s") from None
-                continue
-            if kind == "frames":
-                if on_frames:
-                    on_frames(payload)
-            elif kind == "done":
-                return payload
-            else:
-                raise WorkerError(f"{spec.method} on {spec.source}: {payload}")
-    finally:
-        if process.is_alive():
-            process.join(timeout=5)
-        if process.is_alive():
-            process.terminate()
-            process.join()
-        messages.close()
-
+    return run_in_worker(_run_method_target, (spec,), f"{spec.method} on {spec.source}",
+                         on_frames, timeout_s)

@@ -2,9 +2,13 @@
 
 Each method sees each video from frame 1 in order (CDnet protocol) and writes
 ``<out>/results/<method>/<category>/<video>/bin%06d.png``; then the results are scored with the
-official rules (:mod:`.evaluate`) over the held-out frames (default: the videos also feed
-training, so only ``heldout_range()`` is fair to the model) or the whole temporalROI
-(``score_frames="roi"``, the official benchmark range). Usage::
+official rules (:mod:`.evaluate`) over the whole temporalROI (default, ``score_frames="roi"``,
+the official benchmark range) or the held-out frames only (``"heldout"``: the shared videos also
+feed training, so only ``heldout_range()`` is fair to the model on them).
+
+Every (method, video) is one job (:mod:`.jobs`): ``jobs`` of them run at once in worker
+processes (:mod:`.pool`) or as Ray tasks (:mod:`.ray_pool`); a job whose folder is complete is
+not run again unless ``force``, so an interrupted bench resumes. Usage::
 
     result = run_bench(find_videos("data/cdnet2014"), Path("out/bench"),
                        BenchOptions(methods=("streamcd", "mog2", "subsense")))
@@ -24,9 +28,11 @@ from typing import Literal
 from ..cdnet_layout import CdnetVideo
 from ..errors import ConfigError, DatasetError
 from .baselines import baseline_names, unavailable_reason
-from .evaluate import Report, score_video
+from .evaluate import Report
+from .jobs import Job
+from .pool import JobObserver, run_local
 from .prcurve import PrCurve, model_pr_curve
-from .runner import MODEL_METHOD, MethodRun, RunSpec, run_isolated, run_method
+from .runner import MODEL_METHOD, MethodRun, RunSpec
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +43,38 @@ REFERENCE_METHODS = ("mog2", "subsense")
 @dataclass(frozen=True)
 class BenchOptions:
     """How to run the bench. ``isolate``: one spawned worker per run (own peak RSS and working
-    directory); in-process runs are faster to start (tests) but share both."""
+    directory); in-process runs are faster to start (tests) but share both, so they run one at
+    a time. ``jobs``: runs at once (local backend; default: the CPUs); ``force``: rerun complete
+    folders too; ``backend``/``address``: "local" processes or a Ray cluster."""
 
     methods: tuple[str, ...] = (MODEL_METHOD, "mog2", "knn")
-    score_frames: Literal["heldout", "roi"] = "heldout"
+    score_frames: Literal["heldout", "roi"] = "roi"
     model: str | None = None
     provider: str = "auto"
     threads: int | None = None
     isolate: bool = True
     pr_frames: int = 40  # validation frames per video for the PR curve; 0 = no curve
     plots: bool = True
+    jobs: int | None = None  # None: the CPUs (isolated runs) or 1 (in-process runs)
+    force: bool = False
+    backend: Literal["local", "ray"] = "local"
+    address: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.jobs is not None and self.jobs < 1:
+            raise ConfigError(f"--jobs must be at least 1, got {self.jobs}")
+        if self.backend not in ("local", "ray"):
+            raise ConfigError(f"--backend must be local or ray, got {self.backend!r}")
+        if self.score_frames not in ("heldout", "roi"):
+            raise ConfigError(f"--score-frames must be roi or heldout, got {self.score_frames!r}")
+        if not self.isolate and (self.jobs or 1) > 1 and self.backend == "local":
+            raise ConfigError("--in-process runs share one working directory: use --jobs 1 "
+                              "with it, or drop --in-process")
+
+    @property
+    def workers(self) -> int:
+        """Jobs run at once: ``jobs``, or the CPUs (isolated runs), or 1 (in-process runs)."""
+        return self.jobs or ((os.cpu_count() or 1) if self.isolate else 1)
 
 
 def method_names() -> tuple[str, ...]:
@@ -63,14 +91,8 @@ def check_methods(methods: tuple[str, ...] | list[str]) -> tuple[tuple[str, ...]
     return tuple(m for m in methods if m not in skipped), skipped
 
 
-class BenchObserver:
-    """Progress hooks (the CLI draws bars with them; the library only logs)."""
-
-    def on_start(self, runs: int, frames: int) -> None: ...
-
-    def on_run(self, method: str, video: str, frames: int) -> None: ...
-
-    def on_frames(self, count: int) -> None: ...
+class BenchObserver(JobObserver):
+    """Progress hooks of a bench (the CLI draws bars with them; the library only logs)."""
 
     def on_skip(self, method: str, reason: str) -> None: ...
 
@@ -94,6 +116,8 @@ class BenchResult:
     skipped: dict[str, str] = field(default_factory=dict)
     pr_curve: PrCurve | None = None
     machine: dict = field(default_factory=dict)
+    reused: list[str] = field(default_factory=list)  # jobs whose folder was already complete
+    wall_s: float | None = None  # the jobs' wall time (PR curve and report excluded)
 
     @property
     def methods(self) -> list[str]:
@@ -105,6 +129,10 @@ class BenchResult:
     def report(self, method: str) -> Report:
         """The CDnet report of one method (per video, per category, overall)."""
         return Report.from_scores(r.score for r in self.runs if r.method == method)
+
+    def reports(self) -> dict[str, Report]:
+        """{method: its CDnet report}, in the order the methods ran."""
+        return {m: self.report(m) for m in self.methods}
 
     def speed(self, method: str) -> dict:
         """ms/frame per stage over all videos (frames pooled), end-to-end fps, peak RSS."""
@@ -137,6 +165,16 @@ def score_range(video: CdnetVideo, score_frames: str) -> tuple[int, int]:
     return video.heldout_range() if score_frames == "heldout" else (video.first, video.last)
 
 
+def plan_jobs(videos: list[CdnetVideo], methods: tuple[str, ...], result: BenchResult,
+              options: BenchOptions) -> list[Job]:
+    """One job per (video, method), video by video, as the tables list them."""
+    return [Job(RunSpec(method, video.root,
+                        result.results_dir(method) / video.category / video.name,
+                        model=options.model, provider=options.provider, threads=options.threads),
+                video, score_range(video, options.score_frames))
+            for video in videos for method in methods]
+
+
 def run_bench(videos: list[CdnetVideo], out: str | Path, options: BenchOptions = BenchOptions(),
               observer: BenchObserver | None = None) -> BenchResult:
     """Run, time and score every method on every video; compute the model's PR curve."""
@@ -149,20 +187,19 @@ def run_bench(videos: list[CdnetVideo], out: str | Path, options: BenchOptions =
         observer.on_skip(method, reason)
     result = BenchResult(Path(out), options, list(videos), skipped=skipped,
                          machine=_machine(options))
-    observer.on_start(len(methods) * len(videos), len(methods) * sum(v.count for v in videos))
-    run = run_isolated if options.isolate else run_method
-    for video in videos:
-        frames = score_range(video, options.score_frames)
-        for method in methods:
-            observer.on_run(method, video.key, video.count)
-            results = result.results_dir(method) / video.category / video.name
-            spec = RunSpec(method, video.root, results, model=options.model,
-                           provider=options.provider, threads=options.threads)
-            timed = run(spec, on_frames=observer.on_frames)
-            score = score_video(video, results, frames)
-            log.info("%s %s: F %.4f, %.2f ms/frame", video.key, method, score.metrics.f_measure,
-                     timed.ms_per_frame()["compute"])
-            result.runs.append(VideoRun(method, video, timed, score))
+    jobs = plan_jobs(videos, methods, result, options)
+    started = time.perf_counter()
+    if options.backend == "ray":
+        from .ray_pool import run_ray
+
+        outcomes = run_ray(jobs, options.workers, options.address, options.force, observer)
+    else:
+        outcomes = run_local(jobs, options.workers, options.force, options.isolate, observer)
+    result.wall_s = time.perf_counter() - started
+    for o in outcomes:
+        result.runs.append(VideoRun(o.job.spec.method, o.job.video, o.run, o.score))
+        if o.reused:
+            result.reused.append(o.job.label)
     if MODEL_METHOD in methods and options.pr_frames > 0:
         from ..runtime.onnx_model import OnnxChangeModel
 
@@ -185,7 +222,8 @@ def _machine(options: BenchOptions) -> dict:
 
     info = {"cpus": os.cpu_count(), "load_before": _load(), "python": platform.python_version(),
             "platform": platform.platform(), "opencv": cv2.__version__,
-            "started": time.strftime("%Y-%m-%d %H:%M:%S"), "options": asdict(options)}
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"), "options": asdict(options),
+            "jobs": options.workers, "backend": options.backend}
     try:
         import onnxruntime
 

@@ -60,3 +60,36 @@ def make_results(tmp_path):
         return write_results(tmp_path / "results" / key, masks)
 
     return make
+
+
+def cut_video(source: Path, root: Path, key: str, start: int, count: int, first: int) -> Path:
+    """``root/key``: frames start..start+count-1 of the real CDnet video ``source`` renumbered
+    from 1 (hard links), with temporalROI ``first count``."""
+    import os
+
+    folder = root / key
+    (folder / "input").mkdir(parents=True)
+    (folder / "groundtruth").mkdir()
+    for n in range(1, count + 1):
+        src = start + n - 1
+        os.link(source / "input" / f"in{src:06d}.jpg", folder / "input" / f"in{n:06d}.jpg")
+        os.link(source / "groundtruth" / f"gt{src:06d}.png",
+                folder / "groundtruth" / f"gt{n:06d}.png")
+    if (source / "ROI.bmp").exists():
+        os.link(source / "ROI.bmp", folder / "ROI.bmp")
+    (folder / "temporalROI.txt").write_text(f"{first} {count}\n")
+    return folder
+
+
+def square_video(root: Path, key: str, frames: int = 60, size=(160, 120), seed: int = 0,
+                 first: int = 10) -> CdnetVideo:
+    """A generated CDnet video ``root/key``: a square moving over a textured background, its
+    true mask as groundtruth (255 / 0), temporalROI ``first frames``."""
+    from tests.conftest import square_frames
+
+    images, masks = square_frames(frames, size=size, seed=seed)
+    gts = [np.where(m, 255, 0).astype(np.uint8) for m in masks]
+    video = write_video(root, key, gts, (first, frames))
+    for n, image in enumerate(images, start=1):
+        cv2.imwrite(str(video.input_path(n)), image)
+    return video

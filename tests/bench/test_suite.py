@@ -14,6 +14,7 @@ from streamcd.bench.evaluate import score_results
 from streamcd.bench.suite import BenchOptions, check_methods, run_bench
 from streamcd.cdnet_layout import CdnetVideo
 from streamcd.cli import main
+from tests.bench.conftest import cut_video
 
 # highway frames 421..560 renumbered 1..140; its temporalROI start 470 becomes 50. Scored
 # (held-out) frames: 109..140; validation (training range) frames: 50..58.
@@ -25,16 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 def short_highway(highway, tmp_path_factory):
     """A CDnet dataset root holding ``baseline/highway`` cut to 140 real frames (hard links)."""
     root = tmp_path_factory.mktemp("cdnet")
-    folder = root / "baseline" / "highway"
-    (folder / "input").mkdir(parents=True)
-    (folder / "groundtruth").mkdir()
-    for n in range(1, COUNT + 1):
-        source = START + n - 1
-        os.link(highway / "input" / f"in{source:06d}.jpg", folder / "input" / f"in{n:06d}.jpg")
-        os.link(highway / "groundtruth" / f"gt{source:06d}.png",
-                folder / "groundtruth" / f"gt{n:06d}.png")
-    os.link(highway / "ROI.bmp", folder / "ROI.bmp")
-    (folder / "temporalROI.txt").write_text(f"{FIRST} {COUNT}\n")
+    cut_video(highway, root, "baseline/highway", START, COUNT, FIRST)
     return root
 
 
@@ -43,7 +35,8 @@ def bench_out(short_highway, tmp_path_factory):
     """One CLI bench run (worker processes, progress bars, plots) with streamcd and MOG2."""
     out = tmp_path_factory.mktemp("bench")
     code = main(["bench", "cdnet", "--dataset", str(short_highway), "--methods",
-                 "streamcd,mog2", "--out", str(out), "--pr-frames", "5", "--threads", "1"])
+                 "streamcd,mog2", "--out", str(out), "--pr-frames", "5", "--threads", "1",
+                 "--score-frames", "heldout"])
     assert code == 0
     return out
 
