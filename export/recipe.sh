@@ -13,6 +13,11 @@ DATA=${DATA:-../shared/data}
 # same 4 networks train does. --temporal-mean 2, the default, puts the run-time 2-frame capped
 # mean into the card; the shipped default.pt/.json got it on 2026-12-01 by setting
 # train.temporal_mean in the checkpoint and card: weights and rule unchanged.)
+# bank_threshold 0.4 (the feature bank's base, recorded by train, default --bank-threshold 0.4) was
+# written into the shipped default/int8/fp16/accurate cards on 2026-12-06 (weights, thresholds
+# and rules unchanged), chosen with benchmarks/bank_settings.py on baseline/office and pedestrians.
+# --rule-folds 4 fits the per-scene rule of background.model: reference (the bank does not use
+# it; train's default is now 0).
 streamcd train --data "$DATA" --out runs/fast3k --minutes 1000 --max-steps 3000 --paste 0.3 --seed 0 \
     --widths 8 16 32 --embed 8 16 24 --rule-folds 4 --temporal-mean 2
 streamcd export runs/fast3k/checkpoint.pt --out export --name default
