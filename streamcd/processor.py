@@ -155,8 +155,8 @@ class FrameProcessor:
         if len(features) > 1:
             bank.seed_mean(features, self.model.compare_bank)
         self.background.bank = bank
-        log.info("stream %s: feature bank of %d samples from %d frame(s), %.1f MB", self.stream,
-                 config.samples, len(features), bank.nbytes / 2**20)
+        log.info("stream %s: feature bank of %d samples from %d frame(s), %.1f MB, base threshold "
+                 "%.3f", self.stream, config.samples, len(features), bank.nbytes / 2**20, bank.base)
         return bank
 
     def process(self, frame: Frame) -> tuple[Result, list[StreamEvent]]:
