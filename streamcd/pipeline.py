@@ -150,7 +150,8 @@ class RunObserver:
 class LiveState:
     """Read-only views of a running stream for observers on other threads.
 
-    ``reference()`` is the background the manager holds now (None until ready; never modified in
+    ``reference()`` is the background the manager holds now (``BackgroundManager.picture``: the
+    feature bank's median colours, or the reference image; None until ready; never modified in
     place, so it is safe to read), ``threshold()`` the mask threshold in use (after calibration).
     """
 
@@ -223,7 +224,7 @@ class StreamRunner:
             self.report.times = processor.times
             post = processor.postprocess
             self.observer.on_attach(cfg.name, LiveState(
-                self.report, lambda: background.reference, lambda: post.threshold))
+                self.report, background.picture, lambda: post.threshold))
             self.observer.on_start(cfg.name, _total(source, max_frames), source.live)
             # Entered after the sinks: every result is delivered before they close.
             self._writer = stack.enter_context(WriteBehind(partial(self._deliver, sinks, source),

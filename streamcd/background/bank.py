@@ -149,6 +149,13 @@ class FeatureBank:
         colours = 0 if self.colours is None else self.colours.nbytes
         return sum(s.nbytes for s in self.samples) + self.mean.nbytes + colours
 
+    def picture(self) -> np.ndarray | None:
+        """What the bank holds as background: the per-pixel median of its colour samples
+        (BGR uint8 on the bank's grid), None without colours. A new array on every call."""
+        if self.colours is None:
+            return None
+        return np.median(self.colours, axis=0).astype(np.uint8)
+
     def fits(self, query: Features) -> bool:
         """Whether ``query`` has this bank's side shapes (same model and input size)."""
         return len(query) == len(self.samples) and all(

@@ -9,6 +9,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+import cv2
 import numpy as np
 
 from ..config import BackgroundConfig
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 #: ``save()`` and ``close()`` write at once.
 SAVE_INTERVAL_S = 10.0
 REINIT_EVENT = "background_reinit"
+#: ``picture()`` of a feature bank is recomputed every this many frames.
+PICTURE_FRAMES = 25
 
 #: What ``feed`` holds and hands back: the caller's frame objects.
 Item = TypeVar("Item")
@@ -104,6 +107,7 @@ class BackgroundManager(Generic[Item]):
         #: The feature bank built on the current reference (``background.model: bank``); the
         #: frame processor builds it (it needs the model) and the manager keeps and persists it.
         self.bank: FeatureBank | None = None
+        self._picture: tuple[tuple[int, int], np.ndarray] | None = None  # (key, picture())
         if config.init == "cdnet" and self._cdnet_dir is None:
             raise ConfigError(
                 f"stream {stream}: background.init 'cdnet' needs a CDnet source "
@@ -127,6 +131,24 @@ class BackgroundManager(Generic[Item]):
     def reference(self) -> np.ndarray | None:
         """HxWx3 uint8 BGR reference (read-only), None until ready."""
         return self._reference
+
+    def picture(self) -> np.ndarray | None:
+        """The background as it looks now, for people (``streamcd serve``'s reference view).
+
+        With a feature bank that has colours: its per-pixel median colour at the frame's size,
+        recomputed every ``PICTURE_FRAMES`` frames (the same array in between, so a viewer can
+        cache it by identity); otherwise ``reference``. Safe to call from another thread: the
+        bank may change while it is read, which only blurs one picture.
+        """
+        bank, reference = self.bank, self._reference
+        if bank is None or bank.colours is None or reference is None:
+            return reference
+        key = (id(bank), bank.frames // PICTURE_FRAMES)
+        if self._picture is None or self._picture[0] != key:
+            small = bank.picture()
+            h, w = reference.shape[:2]
+            self._picture = key, cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+        return self._picture[1]
 
     @property
     def version(self) -> int:

@@ -54,3 +54,24 @@ def test_calls_out_of_order_are_streamcd_errors():
     with pytest.raises(BackgroundError, match="not ready") as info:
         manager.prepare(frames(1)[0])
     assert isinstance(info.value, StreamcdError) and isinstance(info.value, RuntimeError)
+
+
+def test_picture_is_the_reference_until_a_bank_with_colours_exists():
+    from streamcd.background.bank import BankSettings, FeatureBank
+    from streamcd.background.manager import PICTURE_FRAMES
+
+    manager = BackgroundManager(BackgroundConfig(frames=1, stride=1), "cam")
+    assert manager.picture() is None
+    grey = np.full((12, 16, 3), 100, np.uint8)
+    manager.feed(0, grey)
+    assert manager.picture() is manager.reference
+    # a bank on a 6x8 grid whose colour samples have all turned red
+    features = (np.ones((1, 2, 6, 8), np.float32),)
+    red = np.zeros((6, 8, 3), np.uint8)
+    red[..., 2] = 200
+    manager.bank = FeatureBank.from_frames([features], BankSettings(samples=2), base=0.5, images=[red])
+    picture = manager.picture()
+    assert picture.shape == grey.shape and (picture[..., 2] == 200).all() and (picture[..., 0] == 0).all()
+    assert manager.picture() is picture  # the same array until PICTURE_FRAMES more frames
+    manager.bank.frames += PICTURE_FRAMES
+    assert manager.picture() is not picture
