@@ -2,26 +2,27 @@
 
 Instead of one reference image, every position of every side output keeps ``samples`` feature
 vectors of its background, taken at different times (ViBe's sample model, on the change
-network's embeddings instead of colours). A frame is compared with each sample by the model's
-own head; the decision distance of a pixel is the ``matches``-th smallest of those distances, so
-a pixel is background when at least ``matches`` samples look like it (waving leaves, water and
-flicker each leave several looks in the bank).
+network's embeddings instead of colours), and beside side 0 the pixel's colour in the same
+frames. A frame is compared with each sample by the model's own head; the decision distance of
+a pixel is the ``matches``-th smallest of those distances, so a pixel is background when at
+least ``matches`` samples look like it (waving leaves, water and flicker leave several looks).
 
-Per pixel feedback, in the spirit of SuBSENSE: a running mean of the pixel's decision distance,
-learnt where the mask says background, says how much its own background moves; its threshold is ``max(base, dynamic_factor x mean)``.
+Per pixel feedback, in the spirit of SuBSENSE: a running mean of the pixel's decision distance
+says how much its own background moves; its threshold is ``max(base, dynamic_factor x mean)``.
 Quiet pixels keep the low base threshold, dynamic ones get a higher one. The map handed on is
 the distance scaled so that ``base`` is every pixel's threshold (``d x base / threshold``).
+Colour gate: a pixel whose colour matches ``matches`` colour samples scores 0 (the features'
+receptive field spreads a change a few pixels around an object; the colours take that halo off).
 
-Update, conservative and random: where the mask says background, each position replaces one
-random sample with the frame's features with probability ``1 / subsample``, and with the same
-probability writes them into a random sample of a random 8-neighbour (spatial diffusion: a
-ghost left by an object that was in the first frames is eaten from its border, and a bank that
-held an object heals once it leaves). Foreground enters the bank only where its colour has not
-changed for ``STILL_FRAMES`` frames in a row, then with probability ``1 / still_update``: a ghost
-(or an object that stopped) is absorbed a few times ``still_update`` frames later, anything that
-moves never is.
+Update, conservative and random, only where the mask says background *and* the features alone
+do too (the gate clears the mask, it never teaches the bank): each position replaces one random
+sample (features and colour) with the frame's with probability ``1 / subsample``, and with the
+same probability writes them into a random sample of a random 8-neighbour (spatial diffusion: a
+ghost left by an object that was in the first frames is eaten from its border). The running mean
+learns there too. With ``still_update > 0``, foreground whose colour has not changed for
+``STILL_FRAMES`` frames in a row also enters, with probability ``1 / still_update`` (ghosts and
+stopped objects are absorbed; people who stand still too, hence off by default).
 """
-
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
