@@ -1,6 +1,6 @@
 """The leave-one-video-out table of benchmarks/long_videos.sh from its ``streamcd bench`` reports.
 
-Reads every ``report.json`` under OUT: ``unseen-default`` and ``lovo-*`` are streamcd on videos
+Reads every ``report.json`` under OUT: ``lovo-*`` (and any other run) are streamcd on videos
 its network never saw, ``classic`` the classic methods, ``seen-default`` the shipped model on
 its training cameras. Prints per-video F, per-category and overall F (category = mean of its
 videos, overall = mean of categories, as CDnet does) in Markdown.
