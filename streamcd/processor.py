@@ -134,11 +134,12 @@ class FrameProcessor:
     def _new_bank(self, size: tuple[int, int]) -> FeatureBank:
         """A bank from the frames of the newest median, or from the reference alone."""
         reference = self.background.reference
-        center = self.model.encode(to_model_input(reference, size)[None])
+        reference_input = to_model_input(reference, size)
+        center = self.model.encode(reference_input[None])
         frames = self.background.take_init_frames()
         self.times.reference_encodes += 1
         if frames is None or frames.shape[1:3] != reference.shape[:2]:
-            inputs, features = [to_model_input(reference, size)], [center]
+            inputs, features = [reference_input], [center]
         else:
             inputs = [to_model_input(f, size) for f in frames]
             features = [self.model.encode(f[None]) for f in inputs]

@@ -67,12 +67,10 @@ class FeatureBank:
     Example::
 
         bank = FeatureBank.from_frames([model.encode(f) for f in first_frames], BankSettings(),
-                                       base=0.6, seed=0)
+                                       base=0.4, seed=0, images=first_frames)
         for image in frames:
-            query = model.encode(image)
-            dist = bank.score(query, model_compare)   # (H/2, W/2), > base = changed
-            mask = dist > base
-            bank.update(query, ~mask)
+            dist = bank.score(model.encode(image), model.compare_bank, image)  # (H/2, W/2)
+            bank.update(dist <= bank.base)            # the mask's background (after clean-up)
     """
 
     def __init__(self, samples: Samples, settings: BankSettings, base: float,
@@ -175,10 +173,7 @@ class FeatureBank:
         spreads a change a few pixels out) and off shadows. Remembers ``query``, the image and
         the distances for ``update``.
         """
-        samples = self.samples
-        if samples[0].dtype != np.float32:
-            samples = tuple(s.astype(np.float32) for s in samples)
-        decision = self._decision(compare(samples, query))
+        decision = self._decision(compare(self._float32_samples(), query))
         self.frames += 1
         self._query, self._last = query, decision
         scaled = decision * (self.base / self.threshold())
@@ -202,9 +197,13 @@ class FeatureBank:
         """Start the running mean at the median decision distance of ``features`` (the frames
         the bank was made of): each matches its own sample, so its ``matches``-th distance is
         how far the pixel's other looks are, its background's own motion."""
-        samples = tuple(s.astype(np.float32, copy=False) for s in self.samples)
+        samples = self._float32_samples()
         decisions = np.stack([self._decision(compare(samples, f)) for f in features])
         self.mean = np.median(decisions, axis=0).astype(np.float32)
+
+    def _float32_samples(self) -> Samples:
+        """The samples as the head takes them (float16 storage is widened per call)."""
+        return tuple(s.astype(np.float32, copy=False) for s in self.samples)
 
     def _decision(self, distances: np.ndarray) -> np.ndarray:
         """The ``matches``-th smallest of (samples, h, w) distances, per pixel."""

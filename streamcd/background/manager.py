@@ -336,7 +336,6 @@ class BackgroundManager(Generic[Item]):
         if loaded is None:
             return False
         reference, state = loaded
-        self.bank = self._store.load_bank(state.version)
         image = str(self.config.image.resolve()) if self.config.image is not None else None
         if state.init != self.config.init or (self.config.init == "image" and state.image != image):
             log.info(
@@ -351,6 +350,7 @@ class BackgroundManager(Generic[Item]):
             return False
         reference.flags.writeable = False
         self._reference, self._version = reference, state.version
+        self.bank = self._store.load_bank(state.version)
         self._frames_seen = state.frames_seen
         if state.provisional:
             self._collector = self._new_collector()
