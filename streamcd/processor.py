@@ -103,6 +103,7 @@ class FrameProcessor:
         self.calibration = card_rule if postprocess.ceiling is not None and not self.use_bank else None
         if self.use_bank and postprocess.config.threshold is None:
             postprocess.threshold = float(getattr(model, "bank_threshold", None) or BANK_THRESHOLD)
+        self._bank_settings = BankSettings(**background.config.bank.model_dump(exclude={"dtype"}))
         self.smooth = TemporalMean(postprocess.config.temporal_mean
                                    or getattr(model, "temporal_mean", 1))
         self._smoothed_version = -1
@@ -125,7 +126,8 @@ class FrameProcessor:
         small = to_model_input(image, size)
         query = self.model.encode(small[None])
         bank = self.background.bank
-        if bank is None or not bank.fits(query):
+        if (bank is None or not bank.fits(query) or bank.settings != self._bank_settings
+                or bank.base != self.postprocess.threshold):  # a resumed bank of other settings
             bank = self._new_bank(size)
         dist = bank.score(query, self.model.compare_bank, small)
         self.times.inference += time.perf_counter() - t0
@@ -145,12 +147,11 @@ class FrameProcessor:
             features = [self.model.encode(f[None]) for f in inputs]
             self.times.reference_encodes += len(features)
         config = self.background.config.bank
-        settings = BankSettings(**config.model_dump(exclude={"dtype"}))
         per_sample = sum(f.nbytes // f.shape[0] for f in features[0])
         half = config.dtype == "float16" or (
             config.dtype == "auto" and per_sample * config.samples > BANK_FLOAT32_MAX_BYTES)
         # Seeded: the same video gives the same masks on every run (benchmarks, resumed runs).
-        bank = FeatureBank.from_frames(features, settings, self.postprocess.threshold, center,
+        bank = FeatureBank.from_frames(features, self._bank_settings, self.postprocess.threshold, center,
                                        seed=0, dtype=np.float16 if half else np.float32,
                                        images=inputs if config.colour_threshold else None)
         if len(features) > 1:

@@ -373,3 +373,19 @@ def test_reports_can_be_read_while_the_streams_run(tmp_path, model):
     assert hooks == {"on_start": {"stream-a", "stream-b"}, "on_result": {"sinks-a", "sinks-b"},
                      "on_stats": {threading.current_thread().name},
                      "on_end": {"stream-a", "stream-b"}}
+
+
+def test_a_persisted_bank_of_other_settings_is_rebuilt_on_the_reference(tmp_path, model):
+    state = tmp_path / "state"
+    clip = write_clip(tmp_path / "clip.mp4", square_frames(20)[0])
+    background = {"frames": 5, "stride": 1, "state_dir": str(state)}
+    first = Pipeline(config(video_stream("cam", clip, tmp_path / "1", background=background)),
+                     model).run()
+    assert first.ok and first.streams[0].times.reference_encodes == 5 + 1
+    same = Pipeline(config(video_stream("cam", clip, tmp_path / "2", background=background)),
+                    model).run()
+    assert same.streams[0].times.reference_encodes == 0  # resumed as saved
+    changed = Pipeline(config(video_stream("cam", clip, tmp_path / "3", background=background,
+                                           postprocess={"threshold": 0.6})), model).run()
+    # another base threshold: a new bank from the persisted reference alone (one encode)
+    assert changed.ok and changed.streams[0].times.reference_encodes == 1
