@@ -128,6 +128,10 @@ class BankConfig(_Schema):
                                   "this sum of |B|+|G|+|R| differences of `matches` colour samples "
                                   "is background whatever its features say (removes the halo "
                                   "around objects and shadows); 0 = features only")
+    ghosts: bool = Field(True, description="foreground blobs whose outline is an edge of what "
+                         "the bank holds rather than of the frame (an object that was there has "
+                         "left: a ghost) are learnt within a few frames; false = ghosts heal by "
+                         "diffusion alone (slowly)")
     dtype: Literal["auto", "float32", "float16"] = Field(
         "auto", description="storage of the samples; auto: float16 when float32 would take more "
         "than 32 MB per stream (720p and up)")

@@ -19,7 +19,13 @@ do too (the gate clears the mask, it never teaches the bank): each position repl
 sample (features and colour) with the frame's with probability ``1 / subsample``, and with the
 same probability writes them into a random sample of a random 8-neighbour (spatial diffusion: a
 ghost left by an object that was in the first frames is eaten from its border). The running mean
-learns there too. With ``still_update > 0``, foreground whose colour has not changed for
+learns there too. Ghosts: a foreground blob whose outline is an edge of the bank's mean colours
+rather than of the frame shows something the bank remembers and the scene no longer has (an
+object present in the first frames that left); its pixels replace one of their own samples with
+probability ``1 / GHOST_UPDATE`` and it is background again within a few frames. An object that
+arrives, moving or still, has its outline in the frame and is never learnt this way (diffusion
+in feature space alone is slow: features shifted by a pixel or two no longer match). With
+``still_update > 0``, foreground whose colour has not changed for
 ``STILL_FRAMES`` frames in a row also enters, with probability ``1 / still_update`` (ghosts and
 stopped objects are absorbed; people who stand still too, hence off by default).
 """
@@ -45,6 +51,13 @@ STILL = 30
 #: baseline/office: F 0.83 -> 0.74; 250: 0.83).
 STILL_FRAMES = 250
 
+#: A foreground blob is a ghost when the gradient along its outline, summed, is this many times
+#: larger in the bank's mean colours than in the frame (the edge belongs to what has left).
+GHOST_RATIO = 1.5
+#: A ghost's pixels replace one of their own samples with probability 1 / GHOST_UPDATE per frame:
+#: with ``matches`` 2, a ghost is background again after about 2 x GHOST_UPDATE frames.
+GHOST_UPDATE = 2
+
 _NEIGHBOURS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)])
 
 
@@ -59,6 +72,7 @@ class BankSettings:
     mean_frames: int = 100  # the running mean's rate is 1 / mean_frames
     still_update: int = 0  # 0 = off; else stopped foreground enters a sample with probability 1/still_update
     colour_threshold: int = 30  # sum over B, G, R of |frame - sample| a colour sample matches within
+    ghosts: bool = True  # foreground whose outline is an edge of the bank, not of the frame, enters fast
 
 
 class FeatureBank:
@@ -193,6 +207,26 @@ class FeatureBank:
             scaled[matched >= self.settings.matches] = 0.0
         return scaled
 
+    def _ghosts(self, foreground: np.ndarray, image: np.ndarray) -> np.ndarray | None:
+        """Foreground blobs (HxW bool on the grid) whose outline is an edge of what the bank
+        holds rather than of the frame: something the bank remembers has left (a ghost). An
+        object that arrived has its outline in the frame. None when there is none."""
+        mask = foreground.astype(np.uint8)
+        count, labels = cv2.connectedComponents(mask, connectivity=8)
+        if count <= 1:
+            return None
+        outline = (mask - cv2.erode(mask, _CROSS)).astype(bool)
+        now = _edges(image)[outline]
+        then = _edges(self.colours.mean(axis=0).astype(np.uint8))[outline]
+        ids = labels[outline]
+        now_sum = np.bincount(ids, now, minlength=count)
+        then_sum = np.bincount(ids, then, minlength=count)
+        ghost = then_sum > GHOST_RATIO * now_sum
+        ghost[0] = False
+        if not ghost.any():
+            return None
+        return ghost[labels]
+
     def seed_mean(self, features: Sequence[Features], compare: Compare) -> None:
         """Start the running mean at the median decision distance of ``features`` (the frames
         the bank was made of): each matches its own sample, so its ``matches``-th distance is
@@ -234,11 +268,13 @@ class FeatureBank:
             area = cv2.resize(background.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_AREA)
             background = area == 255
         current = query is self._query
+        foreground = ~background  # the mask's, before the features' veto below
         if current and self._quiet is not None:
             # the colour gate only clears the mask: what the features call changed neither
             # enters the samples nor the running mean (else a colour look-alike would teach the
             # bank the object, and raise the threshold around it, frame after frame)
             background = background & self._quiet
+        image = self._image if current else None
         if self._last is not None and current:
             # the pixel's own background motion: learnt where it is background
             self.mean += (self._last - self.mean) * (background * np.float32(1 / self.settings.mean_frames))
@@ -246,19 +282,24 @@ class FeatureBank:
         rate = background * np.float32(1 / self.settings.subsample)
         if current and self._still is not None:  # unchanged foreground: a ghost or a stopped object
             rate[self._still & ~background] = 1 / self.settings.still_update
-        image = self._image if current else None
+        own_rate = rate
+        if current and self.settings.ghosts and image is not None and self.colours is not None:
+            ghost = self._ghosts(foreground, image)
+            if ghost is not None:  # enters its own samples only: no diffusion
+                own_rate = rate.copy()
+                own_rate[ghost] = 1 / GHOST_UPDATE
         rng, n = self._rng, self.settings.samples
-        cell_rate = rate
+        cell_rate, cell_own = rate, own_rate
         for side, (bank, q) in enumerate(zip(self.samples, query)):
             h, w = bank.shape[2:]
-            cell_rate = _pool_min(cell_rate, h, w)
+            cell_rate, cell_own = _pool_min(cell_rate, h, w), _pool_min(cell_own, h, w)
             # flat views: one index per cell is cheaper than (y, x) pairs
             flat, values = bank.reshape(n, bank.shape[1], h * w), q[0].reshape(q.shape[1], h * w)
             colours = None
             if side == 0 and image is not None and self.colours is not None:
                 colours, looks = self.colours.reshape(n, h * w, 3), image.reshape(h * w, 3)
             chance = cell_rate.reshape(-1)
-            cells = np.flatnonzero(rng.random(h * w, dtype=np.float32) < chance)
+            cells = np.flatnonzero(rng.random(h * w, dtype=np.float32) < cell_own.reshape(-1))
             if cells.size:
                 k = rng.integers(0, n, cells.size)
                 flat[k, :, cells] = values[:, cells].T
@@ -273,6 +314,18 @@ class FeatureBank:
                 flat[k, :, ny * w + nx] = values[:, cells].T
                 if colours is not None:
                     colours[k, ny * w + nx] = looks[cells]
+
+
+_CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+_SQUARE = np.ones((3, 3), np.uint8)
+
+
+def _edges(image: np.ndarray) -> np.ndarray:
+    """Gradient magnitude of a BGR image's grey levels, spread over 3x3 (a mask outline that is a
+    pixel off an edge still sees it)."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    magnitude = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0)) + np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+    return cv2.dilate(magnitude, _SQUARE)
 
 
 def _colour_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -198,3 +198,42 @@ def test_what_the_features_call_changed_is_not_learnt_even_if_the_mask_clears_it
         bank.update(np.ones((4, 4), bool))  # ... but the mask says background everywhere
     assert np.allclose(bank.samples[0], A[None, :, None, None])
     assert bank.mean[0, 0] == 0  # nor the running mean
+
+
+def _square_bank(ghosts: bool, inside: np.ndarray, colour_inside: tuple[int, int, int]) -> FeatureBank:
+    """A 12x12 bank of A (grey) with ``inside`` (and its colour) in the middle 4x4, no diffusion."""
+    settings = BankSettings(samples=4, matches=2, subsample=1_000_000, still_update=0, ghosts=ghosts)
+    grey = np.full((12, 12, 3), 120, np.uint8)
+    bank = FeatureBank.from_frames([frame(12, 12, A)], settings, base=0.5, seed=0, images=[grey])
+    bank.samples[0][:, :, 4:8, 4:8] = inside[None, :, None, None]
+    bank.colours[:, 4:8, 4:8] = colour_inside
+    return bank
+
+
+def _run(bank: FeatureBank, look: tuple[np.ndarray], image: np.ndarray, frames: int) -> list[int]:
+    changed = []
+    for _ in range(frames):
+        mask = bank.score(look, l2_head, image) > 0.5
+        changed.append(int(mask.sum()))
+        bank.update(~mask)
+    return changed
+
+
+def test_a_ghost_whose_outline_is_an_edge_of_the_bank_is_learnt_within_a_few_frames():
+    # the bank remembers a red square (B) that has left: the frame is plain grey A
+    grey = np.full((12, 12, 3), 120, np.uint8)
+    healed = _run(_square_bank(True, B, (0, 0, 255)), frame(12, 12, A), grey, 40)
+    assert healed[0] == 16 and healed[-1] == 0
+    assert next(i for i, n in enumerate(healed) if n == 0) < 25  # ~2 x GHOST_UPDATE per sample
+    kept = _run(_square_bank(False, B, (0, 0, 255)), frame(12, 12, A), grey, 40)
+    assert min(kept) == 16  # without the test (and no diffusion) nothing learns it
+
+
+def test_an_object_that_arrives_and_stays_is_not_taken_for_a_ghost():
+    # the bank is plain grey A; a red square (B) arrives and stays: its outline is in the frame
+    bank = _square_bank(True, A, (120, 120, 120))
+    image = np.full((12, 12, 3), 120, np.uint8)
+    image[4:8, 4:8] = (0, 0, 255)
+    look = frame(12, 12, A)
+    look[0][0, :, 4:8, 4:8] = B[:, None, None]
+    assert min(_run(bank, look, image, 200)) == 16

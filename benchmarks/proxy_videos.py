@@ -1,0 +1,129 @@
+"""Stand-ins, made from ../shared, for the two kinds of unseen video issue 16 names.
+
+There is no long dynamic-background video and no "objects in view from the first frame" video
+in ../shared; this writes CDnet-layout trees (links, no copies) that imitate them:
+
+- ``startup/<video>``: each long CDnet video starting a third of the way into its temporalROI
+  (its clean warm-up frames dropped), temporalROI ``1 N``: whatever is in view then (cars, a
+  person reading) is in the first frames the background is built from, and everything is scored.
+- ``leave/<video>``: highway, pedestrians and traffic from the start of their temporalROI with
+  the person of baseline/office (frame 1000, cut out along its ground truth) standing in view
+  for the first ``LEAVE_FRAMES`` frames, then gone: an object in the first frames that leaves
+  a ghost. Ground truth: the pasted person is foreground while there.
+- ``dynamic/<clip>``: each UCSD clip (water, sky, trees, crowds) played forwards and backwards
+  until it is at least ``--frames`` long; the first back-and-forth is warm-up, the rest scored.
+  Score them with a network that never saw UCSD.
+
+Usage::
+
+    python benchmarks/proxy_videos.py --data ../shared/data --out out/proxy
+    streamcd bench cdnet --dataset out/proxy/startup --methods streamcd,gsoc,subsense ...
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from streamcd.cdnet_layout import find_videos
+from streamcd.bench.ucsd import ucsd_to_cdnet
+
+log = logging.getLogger(__name__)
+
+
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or target.exists():
+        target.unlink()
+    os.symlink(source.resolve(), target)
+
+
+def _write(video: Path, target: Path, order: list[int], scored_from: int) -> None:
+    """``target``: the frames of ``video`` in ``order`` (1-based numbers), renumbered from 1."""
+    for new, old in enumerate(order, start=1):
+        _link(video / "input" / f"in{old:06d}.jpg", target / "input" / f"in{new:06d}.jpg")
+        _link(video / "groundtruth" / f"gt{old:06d}.png", target / "groundtruth" / f"gt{new:06d}.png")
+    _link(video / "ROI.bmp", target / "ROI.bmp")
+    (target / "temporalROI.txt").write_text(f"{scored_from} {len(order)}\n")
+
+
+def startup(cdnet: Path, out: Path) -> None:
+    for video in find_videos(cdnet):
+        first, last = video.first, video.last
+        start = first + (last - first) // 3
+        _write(video.root, out / "startup" / video.name, list(range(start, last + 1)), 1)
+        log.info("startup/%s: frames %d..%d", video.name, start, last)
+
+
+#: Frames the pasted person stands in view in ``leave/`` videos.
+LEAVE_FRAMES = 150
+#: Frames scored in ``leave/`` videos.
+LEAVE_LENGTH = 600
+
+
+def _cut_person(office: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The person of baseline/office at frame 1000 (BGR crop, bool mask), along the ground truth."""
+    image = cv2.imread(str(office / "input" / "in001000.jpg"))
+    truth = cv2.imread(str(office / "groundtruth" / "gt001000.png"), cv2.IMREAD_GRAYSCALE) == 255
+    ys, xs = np.nonzero(truth)
+    box = slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
+    return image[box], truth[box]
+
+
+def leave(cdnet: Path, out: Path) -> None:
+    person, shape = _cut_person(cdnet / "baseline" / "office")
+    for video in find_videos(cdnet):
+        if video.name == "office":
+            continue
+        numbers = list(range(video.first, min(video.last, video.first + LEAVE_LENGTH - 1) + 1))
+        target = out / "leave" / video.name
+        _write(video.root, target, numbers, 1)
+        first = cv2.imread(str(video.root / "input" / f"in{numbers[0]:06d}.jpg"))
+        h, w = first.shape[:2]
+        scale = 0.8 * h / person.shape[0]
+        crop = cv2.resize(person, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(shape.astype(np.uint8), crop.shape[1::-1], interpolation=cv2.INTER_NEAREST) == 1
+        top, left = h - crop.shape[0], w // 3
+        region = slice(top, top + crop.shape[0]), slice(left, left + crop.shape[1])
+        for new in range(1, LEAVE_FRAMES + 1):
+            for kind, name, ext in (("input", "in", "jpg"), ("groundtruth", "gt", "png")):
+                path = target / kind / f"{name}{new:06d}.{ext}"
+                flag = cv2.IMREAD_COLOR if kind == "input" else cv2.IMREAD_GRAYSCALE
+                picture = cv2.imread(str(path.resolve()), flag)
+                picture[region][mask] = crop[mask] if kind == "input" else 255
+                path.unlink()
+                cv2.imwrite(str(path), picture)
+        log.info("leave/%s: frames %d..%d, a person in view for %d", video.name, numbers[0],
+                 numbers[-1], LEAVE_FRAMES)
+
+
+def dynamic(ucsd: Path, out: Path, frames: int) -> None:
+    converted = ucsd_to_cdnet(ucsd, out / "_ucsd")
+    for video in find_videos(converted):
+        clip = list(range(video.first, video.last + 1))
+        cycle = clip + clip[-2:0:-1]
+        order = list(cycle)
+        while len(order) < frames + len(cycle):
+            order += cycle
+        _write(video.root, out / "dynamic" / video.name, order, len(cycle) + 1)
+        log.info("dynamic/%s: %d frames, %d warm-up", video.name, len(order), len(cycle))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--out", type=Path, default=Path("out/proxy"))
+    parser.add_argument("--frames", type=int, default=300, help="scored frames per dynamic clip, at least")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    startup(args.data / "cdnet2014", args.out)
+    leave(args.data / "cdnet2014", args.out)
+    dynamic(args.data / "ucsd", args.out, args.frames)
+
+
+if __name__ == "__main__":
+    main()
