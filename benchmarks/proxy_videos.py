@@ -10,6 +10,10 @@ in ../shared; this writes CDnet-layout trees (links, no copies) that imitate the
   the person of baseline/office (frame 1000, cut out along its ground truth) standing in view
   for the first ``LEAVE_FRAMES`` frames, then gone: an object in the first frames that leaves
   a ghost. Ground truth: the pasted person is foreground while there.
+- ``sway/<video>``: highway, office and pedestrians whole, with the parts of the picture that
+  are never foreground in any frame swaying like foliage in wind (a smooth random displacement
+  field, up to ``SWAY_PX`` pixels, that drifts over about a second): a dynamic background on a
+  long video, with the ground truth unchanged (the swaying parts are background).
 - ``dynamic/<clip>``: each UCSD clip (water, sky, trees, crowds) played forwards and backwards
   until it is at least ``--frames`` long; the first back-and-forth is warm-up, the rest scored.
   Score them with a network that never saw UCSD.
@@ -101,6 +105,59 @@ def leave(cdnet: Path, out: Path) -> None:
                  numbers[-1], LEAVE_FRAMES)
 
 
+#: Largest displacement (pixels) of the swaying background.
+SWAY_PX = 8.0
+#: Frames between two independent displacement fields (blended in between).
+SWAY_PERIOD = 12
+
+
+def _never_foreground(video) -> np.ndarray:
+    """Pixels that are background (0 or 50) in every ground-truth frame of the temporalROI,
+    kept 6 pixels away from anything that ever moves."""
+    moved = None
+    for number in range(video.first, video.last + 1):
+        truth = cv2.imread(str(video.root / "groundtruth" / f"gt{number:06d}.png"), cv2.IMREAD_GRAYSCALE)
+        hit = (truth == 255) | (truth == 170)
+        moved = hit if moved is None else moved | hit
+    return cv2.dilate(moved.astype(np.uint8), np.ones((13, 13), np.uint8)) == 0
+
+
+def _field(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A smooth random (h, w, 2) displacement field, values in about [-1, 1]."""
+    noise = rng.standard_normal((h, w, 2)).astype(np.float32)
+    smooth = cv2.GaussianBlur(noise, (0, 0), sigmaX=8)
+    return smooth / (3 * smooth.std())
+
+
+def sway(cdnet: Path, out: Path, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    for video in find_videos(cdnet):
+        if video.name == "traffic":  # its camera already shakes
+            continue
+        target = out / "sway" / video.name
+        numbers = list(range(1, video.count + 1))
+        _write(video.root, target, numbers, video.first)
+        region = _never_foreground(video).astype(np.float32)
+        weight = cv2.GaussianBlur(region, (0, 0), sigmaX=4)[..., None] * region[..., None]
+        h, w = region.shape
+        grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), axis=-1)
+        fields = [_field(rng, h, w), _field(rng, h, w)]
+        for number in numbers:
+            phase = (number % SWAY_PERIOD) / SWAY_PERIOD
+            if number % SWAY_PERIOD == 0:
+                fields = [fields[1], _field(rng, h, w)]
+            blend = 0.5 - 0.5 * np.cos(np.pi * phase)
+            move = SWAY_PX * weight * ((1 - blend) * fields[0] + blend * fields[1])
+            maps = (grid + move).astype(np.float32)
+            path = target / "input" / f"in{number:06d}.jpg"
+            image = cv2.imread(str(path.resolve()), cv2.IMREAD_COLOR)
+            swayed = cv2.remap(image, np.ascontiguousarray(maps[..., 0]), np.ascontiguousarray(maps[..., 1]), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            path.unlink()
+            cv2.imwrite(str(path), swayed, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        log.info("sway/%s: %d frames, %.0f%% of the picture sways", video.name, len(numbers),
+                 100 * region.mean())
+
+
 def dynamic(ucsd: Path, out: Path, frames: int) -> None:
     converted = ucsd_to_cdnet(ucsd, out / "_ucsd")
     for video in find_videos(converted):
@@ -122,6 +179,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     startup(args.data / "cdnet2014", args.out)
     leave(args.data / "cdnet2014", args.out)
+    sway(args.data / "cdnet2014", args.out)
     dynamic(args.data / "ucsd", args.out, args.frames)
 
 
