@@ -57,6 +57,8 @@ GHOST_RATIO = 1.5
 #: A ghost's pixels replace one of their own samples with probability 1 / GHOST_UPDATE per frame:
 #: with ``matches`` 2, a ghost is background again after about 2 x GHOST_UPDATE frames.
 GHOST_UPDATE = 2
+#: The edges of the bank's mean colours (slow to change) are recomputed every this many frames.
+GHOST_EDGES_EVERY = 8
 
 _NEIGHBOURS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)])
 
@@ -115,6 +117,7 @@ class FeatureBank:
         self._quiet: np.ndarray | None = None  # where those distances alone say background
         self._still: np.ndarray | None = None  # pixels unchanged for STILL_FRAMES frames
         self._still_frames = np.zeros(grid, np.uint16)  # frames each pixel has not changed
+        self._bank_edges: np.ndarray | None = None  # edges of the colour samples' mean, for ghosts
 
     @classmethod
     def from_frames(cls, features: Sequence[Features], settings: BankSettings, base: float,
@@ -217,7 +220,9 @@ class FeatureBank:
             return None
         outline = (mask - cv2.erode(mask, _CROSS)).astype(bool)
         now = _edges(image)[outline]
-        then = _edges(self.colours.mean(axis=0).astype(np.uint8))[outline]
+        if self._bank_edges is None or self.frames % GHOST_EDGES_EVERY == 0:
+            self._bank_edges = _edges(self.colours.mean(axis=0).astype(np.uint8))
+        then = self._bank_edges[outline]
         ids = labels[outline]
         now_sum = np.bincount(ids, now, minlength=count)
         then_sum = np.bincount(ids, then, minlength=count)
