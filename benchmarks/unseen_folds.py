@@ -8,13 +8,13 @@ without the videos of fold ``--fold`` and then scores, with the official CDnet r
 * scene-specific: every other video over its held-out frames (``heldout_range()``: the end of
   the temporalROI, 50 frames after the last training frame for CDnet, 3 for the short UCSD clips).
 
-The threshold is the card's, picked on the validation frames of the training videos, calibrated
-per scene by the card's rule (``--card-threshold``: the card's alone). Classic
+The threshold is the card's, picked on the validation frames of the training videos (runs made
+before the per-scene threshold rule was removed scored with that rule unless ``--card-threshold``
+was given). Classic
 subtractors are run once per video (``--baselines``), from frame 1, into a shared folder and
 scored on the same frames. Results go to ``<out>/fold<k>.json``; ``--summary`` prints the tables.
 
-    python benchmarks/unseen_folds.py --fold 1 --max-steps 2000 --threads 1 --out runs/folds/scene
-    python benchmarks/unseen_folds.py --fold 1 --card-threshold --checkpoints runs/folds/scene --out runs/folds/default
+    python benchmarks/unseen_folds.py --fold 1 --max-steps 2000 --threads 1 --out runs/folds/default
     python benchmarks/unseen_folds.py --baselines mog2,knn,subsense --out runs/folds/baselines
     python benchmarks/unseen_folds.py --summary runs/folds/default --baseline-dir runs/folds/baselines
 """
@@ -65,7 +65,6 @@ def _scores(video: CdnetVideo, results: Path) -> dict:
 
 def run_fold(args, videos: list[CdnetVideo]) -> dict:
     from streamcd.runtime.onnx_model import OnnxChangeModel
-    from streamcd.train.calibrate import calibrate_checkpoint
     from streamcd.train.cli import recipe_from_args
     from streamcd.train.export import export_onnx
     from streamcd.train.loop import train
@@ -85,10 +84,6 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
     import torch
 
     saved = torch.load(checkpoint, weights_only=False)
-    # a checkpoint from before the rule existed, or --checkpoints whose rule was fitted otherwise
-    if "scene_threshold" not in saved or saved["train"].get("rule_folds", 0) != args.rule_folds:
-        calibrate_checkpoint(checkpoint, args.data, args.rule_folds)
-        saved = torch.load(checkpoint, weights_only=False)
     # --checkpoints from another recipe's --temporal-mean (the card's value): this run's copy
     if saved["train"].get("temporal_mean", 1) != args.temporal_mean:
         saved["train"]["temporal_mean"] = args.temporal_mean
@@ -96,7 +91,7 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
     card = export_onnx(checkpoint, out / "onnx", "fold")
     model = OnnxChangeModel.load(card, provider="cpu", threads=args.threads)
     rows = {}
-    postprocess = PostprocessConfig(calibrate=not args.card_threshold)  # temporal mean: the card's
+    postprocess = PostprocessConfig()  # temporal mean: the card's
     for key in ("close_px", "min_area_fraction"):
         if getattr(args, key) is not None:
             postprocess = postprocess.model_copy(update={key: getattr(args, key)})
@@ -107,11 +102,10 @@ def run_fold(args, videos: list[CdnetVideo]) -> dict:
         rows[video.key] = {"left_out": video.key in excluded, **_scores(video, results),
                            "ms_per_frame": 1000 * seconds / video.count}
         log.info("%s: %s (%.0f s)", video.key, rows[video.key], time.perf_counter() - started)
-    train_info = saved["train"]  # as exported: re-loaded after calibrating, updated in place
+    train_info = saved["train"]  # as exported (temporal_mean updated in place)
     return {"fold": args.fold, "folds": args.folds, "excluded": excluded, "threshold": model.threshold,
             "median": args.median, "temporal_mean": model.temporal_mean,
             "close_px": postprocess.close_px, "min_area_fraction": postprocess.min_area_fraction,
-            "scene_threshold": saved["scene_threshold"],
             "train_seconds": train_info["seconds"], "steps": train_info["steps"],
             "recipe": {k: train_info[k] for k in ("loss", "tau", "margin", "beta", "net", "augment")},
             "videos": rows}
@@ -208,8 +202,6 @@ def main() -> None:
     p.add_argument("--max-steps", type=int, default=2000)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--card-threshold", action="store_true",
-                   help="score with the card threshold only (postprocess.calibrate false)")
     p.add_argument("--median", choices=["still", "all"], default="still",
                    help="background.median of the run-time reference (rows measured before "
                    "2026-11-30 evening used all)")

@@ -8,21 +8,17 @@ DATA=${DATA:-../shared/data}
 # pedestrians, traffic) and the UCSD clips (since 2026-12-06). train records the run-time
 # 2-frame capped temporal mean (--temporal-mean 2) and the feature bank's base threshold
 # (bank_threshold 0.4, chosen with benchmarks/bank_settings.py on office and pedestrians) in the
-# card, and fits the per-scene rule of background.model: reference on the validation frames (the
-# bank does not use it; --rule-folds K cross-fits it on K more networks).
+# card; the card threshold (background.model: reference) is picked on the validation frames.
 streamcd train --data "$DATA" --out runs/all4 --minutes 1000 --max-steps 3000 --paste 0.3 --seed 0 \
     --widths 8 16 32 --embed 8 16 24 --temporal-mean 2
 streamcd export runs/all4/checkpoint.pt --out export --name default
 cp runs/all4/checkpoint.pt export/default.pt   # the base of `streamcd adapt`
 # accurate: the recipe's default widths 16/32/64, embeddings 16/24/32; 6000 steps in 29.5 minutes.
-# Its rule is fitted on the training videos (--rule-folds 0): it is the scene-specific model, and
-# 5 x 30 minutes would not fit the hour. Each frame's distance map alone (--temporal-mean 1):
+# It is the scene-specific model. Each frame's distance map alone (--temporal-mean 1):
 # the capped 2-frame mean costs it 0.036 F on held-out traffic (0.958 -> 0.922).
-streamcd train --data "$DATA" --out runs/v2 --minutes 1000 --max-steps 6000 --paste 0.3 --seed 0 --rule-folds 0 \
+streamcd train --data "$DATA" --out runs/v2 --minutes 1000 --max-steps 6000 --paste 0.3 --seed 0 \
     --exclude baseline/office baseline/pedestrians \
     --temporal-mean 1
-# (the shipped accurate.pt: these weights, its rule re-fitted with `streamcd calibrate` for the
-# "still" median on 2026-11-30; train fits the same rule)
 streamcd export runs/v2/checkpoint.pt --out export --name accurate
 cp runs/v2/checkpoint.pt export/accurate.pt
 streamcd bench heldout --dataset "$DATA/cdnet2014" --methods streamcd,mog2,knn,gsoc,cnt --out out/bench-heldout

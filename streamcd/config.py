@@ -194,15 +194,15 @@ class BackgroundConfig(_Schema):
 # Postprocess
 
 
+#: Whether the warning about ``postprocess.calibrate`` (removed) was logged in this process.
+_calibrate_warned = False
+
+
 class PostprocessConfig(_Schema):
     """Distance map -> mask."""
 
     threshold: float | None = Field(
         None, gt=0.0, description="distance threshold; None = the model card's value"
-    )
-    calibrate: bool = Field(
-        True, description="with threshold None: lower the card's threshold per scene from the "
-        "background-initialisation frames, by the card's calibration rule (no labels needed)"
     )
     temporal_mean: int | None = Field(
         None, ge=1, le=TEMPORAL_MEAN_MAX, description="threshold the mean of the distance maps "
@@ -217,6 +217,19 @@ class PostprocessConfig(_Schema):
         0.001, ge=0.0, lt=1.0, description="blobs smaller than this share of the frame are "
         "removed (the same at any resolution; with min_area, the larger of the two applies)"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _calibrate_removed(cls, data: object) -> object:
+        """``postprocess.calibrate`` (older YAML) is dropped, with a warning once per process."""
+        if not isinstance(data, dict) or "calibrate" not in data:
+            return data
+        global _calibrate_warned
+        if not _calibrate_warned:
+            _calibrate_warned = True
+            log.warning("postprocess.calibrate is no longer used: the per-scene threshold rule "
+                        "was removed; remove the key")
+        return {k: v for k, v in data.items() if k != "calibrate"}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -152,7 +152,8 @@ class LiveState:
 
     ``reference()`` is the background the manager holds now (``BackgroundManager.picture``: the
     feature bank's median colours, or the reference image; None until ready; never modified in
-    place, so it is safe to read), ``threshold()`` the mask threshold in use (after calibration).
+    place, so it is safe to read), ``threshold()`` the mask threshold in use (with a feature
+    bank: its base threshold).
     """
 
     report: StreamReport

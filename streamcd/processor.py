@@ -18,7 +18,6 @@ from .background.bank import BankSettings, FeatureBank
 from .config import BANK_THRESHOLD
 from .frames import Frame, Result, StreamEvent
 from .postprocess import MaskPostprocessor
-from .postprocess.calibration import MIN_FRAMES, SceneCalibration
 from .postprocess.temporal import TemporalMean
 from .runtime.base import ChangeModel, Features, ModelTraits
 from .runtime.binding import DeviceFeatures
@@ -71,11 +70,9 @@ class FrameProcessor:
     frames of each new median (or the reference picture) and updated by the manager with each
     mask; the threshold is the bank's base (the card's ``bank_threshold``, or
     ``postprocess.threshold``) and per-pixel feedback raises it where the background moves.
-    With ``background.model: reference`` the frame is compared with the one reference image;
-    after each median the threshold is then re-calibrated on the frames of that median when the
-    model carries a ``calibration`` rule (the card's ``scene_threshold``) and the postprocess
-    threshold is not fixed (:mod:`streamcd.postprocess.calibration`). The distance maps of the
-    last ``postprocess.temporal_mean`` frames are averaged (unset: the model's
+    With ``background.model: reference`` the frame is compared with the one reference image
+    and thresholded at the model card's ``threshold`` (or ``postprocess.threshold``). The
+    distance maps of the last ``postprocess.temporal_mean`` frames are averaged (unset: the model's
     ``temporal_mean``, the card's). ``max_side``: frames with a longer side are downscaled for
     the model, the change map is scaled back.
     """
@@ -99,8 +96,6 @@ class FrameProcessor:
             log.warning("stream %s: the feature bank runs with the local unbatched model only "
                         "(model.max_batch 1, local backend); this stream compares each frame with "
                         "the median reference (background.model: reference)", stream)
-        card_rule: SceneCalibration | None = getattr(model, "calibration", None)
-        self.calibration = card_rule if postprocess.ceiling is not None and not self.use_bank else None
         if self.use_bank and postprocess.config.threshold is None:
             postprocess.threshold = float(getattr(model, "bank_threshold", None) or BANK_THRESHOLD)
         self._bank_settings = BankSettings(**background.config.bank.model_dump(exclude={"dtype"}))
@@ -170,7 +165,7 @@ class FrameProcessor:
         if self.use_bank:
             dist = self.bank_distance(frame.image)
         else:
-            self._calibrate()
+            self.background.take_init_frames()  # only a feature bank is built from them: let go
             dist = self.distance(frame.image, self.background.reference, version)
         t1 = time.perf_counter()
         if version != self._smoothed_version:  # maps against another reference: start over
@@ -185,22 +180,6 @@ class FrameProcessor:
         self.times.frames += 1
         result = Result(frame, mask, boxes, fraction, dist if self.keep_distance else None, self.stream)
         return result, [e.named(self.stream) for e in events]
-
-    def _calibrate(self) -> None:
-        frames = self.background.take_init_frames()
-        if frames is None or self.calibration is None or self.postprocess.ceiling is None:
-            return
-        if len(frames) < MIN_FRAMES:
-            log.info("stream %s: threshold %.3f kept (the background median had %d frames, "
-                     "calibrating needs %d)", self.stream, self.postprocess.threshold, len(frames),
-                     MIN_FRAMES)
-            return
-        reference, version = self.background.reference, self.background.version
-        picked = self.calibration.pick(len(frames))
-        distances = [self.distance(frames[i], reference, version) for i in picked]
-        self.postprocess.threshold = self.calibration.threshold(distances, self.postprocess.ceiling)
-        log.info("stream %s: threshold %.3f for this scene (card %.3f; %d background frames)",
-                 self.stream, self.postprocess.threshold, self.postprocess.ceiling, len(picked))
 
 
 class ModelClient(Protocol):

@@ -593,3 +593,29 @@ def test_batching_is_one_model_setting(tmp_path, caplog, sections, batch, deprec
     assert [w.split(" is deprecated")[0] for w in warned] == deprecated
     assert all("move the value there" in w for w in warned)
     assert "max_batch" not in config.ray.model_dump()  # the ray section no longer has it
+
+
+# ---------------------------------------------------------------------------------------------
+# postprocess.calibrate (the per-scene threshold rule, removed): read and ignored, with a warning
+
+
+def test_the_removed_postprocess_calibrate_is_ignored_with_one_warning(tmp_path, caplog,
+                                                                        monkeypatch):
+    monkeypatch.setattr("streamcd.config._calibrate_warned", False)
+    text = dedent("""
+        streams:
+          - {name: a, source: {type: video, path: a.mp4}, postprocess: {calibrate: true}}
+          - name: b
+            source: {type: video, path: b.mp4}
+            postprocess: {calibrate: false, threshold: 0.6}
+          - {name: c, source: {type: video, path: c.mp4}}
+    """)
+    with caplog.at_level("WARNING", logger="streamcd.config"):
+        config = load(tmp_path, text)
+    assert [s.postprocess.threshold for s in config.streams] == [None, 0.6, None]
+    assert all("calibrate" not in s.postprocess.model_dump() for s in config.streams)
+    warning = ("postprocess.calibrate is no longer used: the per-scene threshold rule was "
+               "removed; remove the key")
+    assert [r.getMessage() for r in caplog.records] == [warning]  # once, not once per stream
+    with pytest.raises(ConfigError, match="unknown key 'calibrat'"):  # other keys: still refused
+        load(tmp_path, text.replace("calibrate: true", "calibrat: true"))

@@ -156,13 +156,14 @@ def test_a_ghost_of_an_object_present_at_start_heals_with_the_bank_only(model):
     # the bank flags the ghost at once; its outline is an edge of the bank, not of the frame, so
     # by default it is learnt within a few frames; without that test diffusion from its border
     # eats into it slowly; absorbing stopped foreground (still_update) clears it after a wait;
-    # the single reference keeps it for ever
+    # the single reference keeps it for ever (from the 2nd frame: at the card threshold the
+    # card's 2-frame temporal mean halves a change in its first frame)
     assert ghost["default"][1][0] > 0.5 and ghost["default"][0] is not None and ghost["default"][0] < 30
     diffusion, stopped = ghost["diffusion"][1], ghost["stopped"]
     assert diffusion[0] > 0.5 and max(diffusion[-50:]) < 0.7 * diffusion[0]
     assert min(diffusion[:100]) > 0.3
     assert stopped[0] is not None and stopped[0] < 600
-    assert min(ghost["reference"][1]) > 0.9
+    assert min(ghost["reference"][1][1:]) > 0.9
 
 
 def test_an_object_that_arrives_and_stands_still_stays_foreground(model):

@@ -276,7 +276,7 @@ def test_max_side_downscales_the_model_input_only(tmp_path, model, max_side, see
     clip = write_clip(tmp_path / "clip.mp4", frames)
     spy = ShapeSpy(model)
     stream = video_stream("cam", clip, tmp_path, background={"frames": 5, "stride": 4},
-                          postprocess={"calibrate": False}, max_side=max_side)
+                          max_side=max_side)
     report = Pipeline(config(stream), spy).run()
     assert report.ok and spy.sizes == {seen}
     masks = [cv2.imread(str(tmp_path / "cam" / name), cv2.IMREAD_GRAYSCALE)
@@ -286,19 +286,27 @@ def test_max_side_downscales_the_model_input_only(tmp_path, model, max_side, see
     assert (found & true).sum() / (found | true).sum() > 0.6  # the square, at frame size
 
 
-def test_the_threshold_is_calibrated_per_stream_unless_fixed(tmp_path, model, caplog):
-    assert model.calibration is not None, "the shipped card has a scene_threshold rule"
-    clip = write_clip(tmp_path / "clip.mp4", square_frames(30)[0])
-    # calibrating needs a median of >= 10 frames; it belongs to the single-reference model
-    background = {"model": "reference", "frames": 10, "stride": 2}
-    streams = [video_stream("auto", clip, tmp_path, background=background),
-               video_stream("fixed", clip, tmp_path, background=background,
-                            postprocess={"calibrate": False})]
-    with caplog.at_level("INFO", logger="streamcd.processor"):
-        assert Pipeline(config(*streams), model).run().ok
-    lines = [r.getMessage() for r in caplog.records if "for this scene" in r.getMessage()]
-    assert len(lines) == 1 and lines[0].startswith("stream auto: threshold ")
-    assert float(lines[0].split()[3]) <= model.threshold
+def test_reference_streams_threshold_at_the_card_value_unless_fixed(tmp_path, model):
+    # background.model reference: the card's threshold as it is (no per-scene rule lowers it),
+    # postprocess.threshold when set; the feature bank: the card's bank_threshold
+    assert model.threshold != model.bank_threshold
+    # the median's 20 frames show the empty scene (the removed rule lowered the threshold there)
+    empty = square_frames(1, square=0)[0] * 20
+    clip = write_clip(tmp_path / "clip.mp4", empty + square_frames(30)[0][20:])
+    reference = {"model": "reference", "frames": 10, "stride": 2}
+    streams = [video_stream("card", clip, tmp_path, background=reference),
+               video_stream("fixed", clip, tmp_path, background=reference,
+                            postprocess={"threshold": 0.5}),
+               video_stream("bank", clip, tmp_path, background={"frames": 10, "stride": 2})]
+    live = {}
+
+    class Watcher(RunObserver):
+        def on_attach(self, stream, state):
+            live[stream] = state
+
+    assert Pipeline(config(*streams), model).run(observer=Watcher()).ok
+    used = {name: state.threshold() for name, state in live.items()}
+    assert used == {"card": model.threshold, "fixed": 0.5, "bank": model.bank_threshold}
 
 
 def test_reports_can_be_read_while_the_streams_run(tmp_path, model):

@@ -198,8 +198,8 @@ class BackgroundManager(Generic[Item]):
 
         Given out (and forgotten) once after each median: the initial one, CDnet warm-up
         frames, a re-initialisation's. None otherwise (a picture, a persisted state, the
-        interim single-frame reference of a re-initialisation, or already taken). The change
-        model calibrates its per-scene threshold on them.
+        interim single-frame reference of a re-initialisation, or already taken). The frame
+        processor builds a feature bank from them (``background.model: bank``).
         """
         frames, self._init_frames = self._init_frames, None
         return frames

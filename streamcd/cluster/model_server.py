@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import ModelConfig
-from ..postprocess.calibration import SceneCalibration
 from ..runtime.batch_runner import MISSING, ActiveStreams, BatchItem, BatchRunner
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,6 @@ class ModelInfo:
     multiple: int
     stride: int
     node: str = ""
-    calibration: SceneCalibration | None = None
     temporal_mean: int = 1
 
 
@@ -102,7 +100,7 @@ class ModelServer:
     async def info(self) -> ModelInfo:
         m = self.model
         return ModelInfo(m.card.name, m.provider, m.threshold, m.multiple, m.stride, self.node,
-                         m.calibration, m.temporal_mean)
+                         m.temporal_mean)
 
     async def stats(self) -> ModelStats:
         c = self._runner.counters

@@ -28,8 +28,6 @@ class MaskPostprocessor:
         self.threshold = float(
             config.threshold if config.threshold is not None else default_threshold
         )
-        #: The threshold a per-scene calibration may lower (None: the config fixed it).
-        self.ceiling = self.threshold if config.threshold is None and config.calibrate else None
         self._open = _ellipse(config.open_px)
         self._close = _ellipse(config.close_px)
 

@@ -15,8 +15,8 @@ Features = tuple[np.ndarray, ...]
 class ModelTraits(Protocol):
     """What a stream needs to know about its model, wherever the model runs (this process, a
     batcher's thread, a Ray model actor): the card's threshold, and the input side multiple and
-    output stride that size its frames and maps. A model may also carry ``calibration`` and
-    ``temporal_mean`` (see :class:`ChangeModel`), read with ``getattr``.
+    output stride that size its frames and maps. A model may also carry ``temporal_mean`` (see
+    :class:`ChangeModel`), read with ``getattr``.
     """
 
     threshold: float
@@ -34,9 +34,8 @@ class ChangeModel(ModelTraits, Protocol):
     are the per-frame path: the reference's features may stay wherever the model keeps them
     (the GPU), and ``distance(ref, images)`` is ``compare(ref, encode(images))`` without
     handing the frames' features out. ``threshold`` is the model card's; a model may also
-    carry ``calibration`` (a :class:`~streamcd.postprocess.calibration.SceneCalibration`, the
-    card's per-scene threshold rule), read with ``getattr(model, "calibration", None)``, and
-    ``temporal_mean`` (the card's ``postprocess.temporal_mean`` default, 1 when absent).
+    carry ``temporal_mean`` (the card's ``postprocess.temporal_mean`` default, 1 when absent),
+    read with ``getattr``.
     """
 
     provider: str

@@ -13,7 +13,6 @@ import numpy as np
 
 from ..config import TEMPORAL_MEAN_MAX, ModelConfig, TensorrtConfig
 from ..errors import ModelError
-from ..postprocess.calibration import SceneCalibration
 from .assets import not_a_card, resolve_card
 from .base import Features
 from .binding import BoundSession, DeviceFeatures, binding_device, feature_shapes, on_host
@@ -34,7 +33,6 @@ class ModelCard:
     multiple: int
     stride: int
     raw: dict[str, Any]
-    calibration: SceneCalibration | None = None  # the per-scene threshold rule, if fitted
     temporal_mean: int = 1  # frames whose distance maps are averaged (postprocess default)
     bank_threshold: float | None = None  # base threshold with the feature bank (None: threshold)
 
@@ -51,7 +49,6 @@ class ModelCard:
                 multiple=int(raw["input"]["multiple"]),
                 stride=int(raw["output"]["stride"]),
                 raw=raw,
-                calibration=SceneCalibration.from_card(raw.get("scene_threshold")),
                 temporal_mean=int(raw.get("temporal_mean", 1)),
                 bank_threshold=(float(raw["bank_threshold"]) if raw.get("bank_threshold") is not None
                                 else None),
@@ -148,7 +145,6 @@ class OnnxChangeModel:
         check_provider(provider, self._head.get_providers())
         self.threads = options.intra_op_num_threads
         self.threshold = card.threshold
-        self.calibration = card.calibration
         self.temporal_mean = card.temporal_mean
         self.bank_threshold = card.bank_threshold
         self.multiple = card.multiple

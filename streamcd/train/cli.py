@@ -19,11 +19,6 @@ def _require_torch():
         raise StreamcdError("training needs torch: pip install 'streamcd[train]'") from e
 
 
-def _check_rule_folds(folds: int) -> None:
-    if folds == 1 or folds < 0:
-        raise StreamcdError(f"--rule-folds {folds}: give 0 (no cross-fitting) or at least 2")
-
-
 def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     """The training-recipe options shared by ``streamcd train`` and the training benchmarks."""
     parser.add_argument("--batch", type=int, default=12)
@@ -51,11 +46,6 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference-median", choices=["all", "still"], default="all",
                         help="median of the training references: all (plain; default, best on "
                         "unseen cameras) or still (the run-time default)")
-    parser.add_argument("--rule-folds", type=int, default=0, metavar="K",
-                        help="the per-scene threshold rule of background.model: reference (the "
-                        "feature bank, the default, does not use it): fit it on K extra networks "
-                        "that each leave 1/K of the training videos out (K+1 trainings); 0 "
-                        "(default): on the training videos' validation frames")
     parser.add_argument("--temporal-mean", type=int, default=2, metavar="N",
                         help="the card's postprocess.temporal_mean (used where a pipeline leaves it "
                         "unset): average the distance maps of N frames; 2 (default) is best "
@@ -88,7 +78,7 @@ def recipe_from_args(args: argparse.Namespace, **run) -> TrainConfig:
     augment = AugmentConfig(paste_prob=args.paste, alternate_prob=args.alternates)
     return TrainConfig(batch=args.batch, lr=args.lr, loss=args.loss, tau=args.tau, margin=args.margin,
                        ucsd_weight=args.ucsd_weight, reference_median=args.reference_median,
-                       rule_folds=args.rule_folds, temporal_mean=args.temporal_mean,
+                       temporal_mean=args.temporal_mean,
                        **({} if args.bank_threshold is None else {"bank_threshold": args.bank_threshold}),
                        beta=(0.5, 0.5, 0.5) if mlso else (0.0, 0.0, 0.0), net=net, augment=augment, **run)
 
@@ -113,16 +103,6 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("--out", type=Path, default=Path("export"))
     ex.add_argument("--name", default="default")
     ex.set_defaults(func=_cmd_export)
-
-    ca = sub.add_parser("calibrate", help="fit the per-scene threshold rule of a checkpoint "
-                        "(done by train; for older checkpoints), then export it again")
-    ca.add_argument("checkpoint", type=Path)
-    ca.add_argument("--data", type=Path, default=None,
-                    help="dataset root (default: the one the checkpoint was trained on)")
-    ca.add_argument("--rule-folds", type=int, default=0, metavar="K",
-                    help="cross-fit the rule: retrain the checkpoint's recipe K times, each "
-                    "without a share of its training videos (0: fit on their validation frames)")
-    ca.set_defaults(func=_cmd_calibrate)
 
     ad = sub.add_parser("adapt", help="fine-tune a trained model on a few labelled frames of one camera")
     ad.add_argument("--video", type=Path, required=True,
@@ -162,7 +142,6 @@ def _cmd_train(args) -> int:
 
     if not (args.data / "cdnet2014").is_dir():
         raise StreamcdError(f"{args.data}: no cdnet2014/ folder; point --data at the dataset root")
-    _check_rule_folds(args.rule_folds)
     cfg = recipe_from_args(args, data=args.data, out=args.out, minutes=args.minutes,
                            max_steps=args.max_steps, seed=args.seed, threads=args.threads,
                            device=args.device, exclude=tuple(args.exclude))
@@ -180,21 +159,6 @@ def _cmd_export(args) -> int:
     card = export_onnx(args.checkpoint, args.out, args.name)
     diff = parity(args.checkpoint, card)
     print(f"model card: {card} (ONNX vs torch max abs difference {diff:.2e})")
-    return 0
-
-
-def _cmd_calibrate(args) -> int:
-    _require_torch()
-    from .calibrate import calibrate_checkpoint
-
-    if not args.checkpoint.is_file():
-        raise StreamcdError(f"{args.checkpoint}: checkpoint not found (write one with 'streamcd train')")
-    _check_rule_folds(args.rule_folds)
-    fit = calibrate_checkpoint(args.checkpoint, args.data, args.rule_folds)
-    r = fit.rule
-    print(f"{args.checkpoint}: scene threshold min(card, {r.scale:.2f} x q{r.quantile} of D on "
-          f"{r.frames} background frames); fitted on {fit.method}: F (mean over the categories "
-          f"of {fit.scenes} videos) {fit.fixed_f:.4f} -> {fit.calibrated_f:.4f}")
     return 0
 
 

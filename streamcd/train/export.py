@@ -86,7 +86,6 @@ def export_onnx(checkpoint: Path, out_dir: Path, name: str = "default", extra: d
         "output": {"name": "distance", "stride": OUTPUT_STRIDE, "range": [0.0, 2.0]},
         "features": k,
         "threshold": round(float(ckpt["threshold"]), 4),
-        **({"scene_threshold": ckpt["scene_threshold"]} if ckpt.get("scene_threshold") else {}),
         "temporal_mean": int(ckpt.get("train", {}).get("temporal_mean", 1)),
         "bank_threshold": float(ckpt.get("train", {}).get("bank_threshold", BANK_THRESHOLD)),
         "net": ckpt["net"],

@@ -14,7 +14,6 @@ import torch
 
 from ..config import BANK_THRESHOLD
 from .augment import AugmentConfig, sample_batch
-from .calibrate import fit_calibration, validation_scenes
 from .data import cdnet_train_val, load_ucsd, with_alternate_references
 from .loss import mlso_loss
 from .net import ChangeNet, NetConfig
@@ -43,10 +42,6 @@ class TrainConfig:
     # run-time default "still" makes, which measured better on unseen cameras (docs/experiments.md).
     reference_median: str = "all"
     exclude: tuple[str, ...] = ()  # videos left out entirely (leave-one-video-out)
-    # > 0: fit the card's per-scene threshold rule on videos the network never saw, by training
-    # this many extra networks that each leave a share of the training videos out
-    # (streamcd.train.crossfit); 0: on the training videos' own validation frames.
-    rule_folds: int = 0
     # The card's postprocess.temporal_mean (what a pipeline that leaves it unset uses): 2 averages
     # two frames' distance maps, better on new cameras, worse on the ones trained on (docs/experiments.md).
     temporal_mean: int = 1
@@ -99,17 +94,6 @@ class FittedNetwork:
 def train(cfg: TrainConfig) -> Path:
     """Run training; returns the checkpoint path (``cfg.out / 'checkpoint.pt'``)."""
     fitted = fit_network(cfg)
-    started = time.monotonic()
-    scene_threshold = None
-    if cfg.rule_folds > 0:
-        from .crossfit import cross_fitted_calibration
-
-        scene_threshold = cross_fitted_calibration(cfg, fitted.threshold)
-    if scene_threshold is None:  # not asked for, or nothing to leave out
-        scene_threshold = fit_calibration(validation_scenes(fitted.net, cfg.data, cfg.exclude),
-                                          fitted.threshold)
-    rule_s = time.monotonic() - started
-
     cfg.out.mkdir(parents=True, exist_ok=True)
     path = cfg.out / "checkpoint.pt"
     torch.save({
@@ -117,9 +101,8 @@ def train(cfg: TrainConfig) -> Path:
         "state_dict": fitted.net.state_dict(),
         "threshold": fitted.threshold,
         "validation": {"mean_f": fitted.validation_f, "per_video_f": fitted.per_video_f},
-        "scene_threshold": scene_threshold.as_card(),
         "train": {**_jsonable(asdict(cfg)), "steps": fitted.steps, "seconds": round(fitted.seconds, 1),
-                  "rule_seconds": round(rule_s, 1), "final_loss": fitted.final_loss},
+                  "final_loss": fitted.final_loss},
     }, path)
     (cfg.out / "train_summary.json").write_text(json.dumps(torch.load(path, weights_only=False)["train"], indent=2))
     return path

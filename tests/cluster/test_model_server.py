@@ -55,6 +55,5 @@ def test_reference_cache(server, key, reference, missing):
 def test_info_hands_streams_what_the_card_says_about_postprocessing(server):
     info = asyncio.run(server.info())
     model = server.model
-    assert (info.threshold, info.calibration, info.temporal_mean) == (
-        model.threshold, model.calibration, model.temporal_mean)
+    assert (info.threshold, info.temporal_mean) == (model.threshold, model.temporal_mean)
     assert info.temporal_mean == 2  # the shipped default card: 2-frame mean for new cameras

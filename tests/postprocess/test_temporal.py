@@ -7,7 +7,7 @@ import pytest
 
 from streamcd.config import PostprocessConfig
 from streamcd.postprocess.temporal import TemporalMean
-from tests.postprocess.test_calibration import NoisyModel, processor_for, run
+from tests.test_processor import NoisyModel, processor_for, run
 
 
 def test_one_frame_returns_each_map_unchanged():
@@ -77,7 +77,7 @@ def sparkling_scene(n=24, size=(64, 48), seed=0):
 def test_sparkle_of_single_frames_averages_out_and_a_staying_object_does_not(configured, card,
                                                                               smoothed):
     kept = []
-    model = NoisyModel(None)
+    model = NoisyModel()
     if card is not None:
         model.temporal_mean = card
     # no closing / small-blob removal: each sparkle is a single pixel they would take away

@@ -10,10 +10,13 @@ import numpy as np
 import onnxruntime
 import pytest
 
+from streamcd.config import PostprocessConfig
 from streamcd.errors import ModelError, ProviderError
 from streamcd.runtime.assets import resolve_card, shipped_models, shipped_models_dir
 from streamcd.runtime.base import ChangeModel
 from streamcd.runtime.onnx_model import ModelCard, OnnxChangeModel
+from tests.conftest import square_frames
+from tests.test_processor import processor_for, run
 
 HAS_CUDA = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
 
@@ -132,6 +135,21 @@ def test_broken_models_raise_model_error(model_copy, damage, target, match):
 def test_the_card_temporal_mean_reaches_the_model(model_copy, value, expected):
     _edit_card(temporal_mean=value)(model_copy)  # None: a card from before the key existed
     assert OnnxChangeModel.load(model_copy, provider="cpu").temporal_mean == expected
+
+
+def test_a_card_with_the_removed_per_scene_rule_loads_and_masks_at_its_threshold(model_copy):
+    # cards exported before the rule was removed carry it as scene_threshold: it is ignored
+    rule = {"quantile": 0.99, "scale": 6.5, "frames": 15, "fitted_on": {"scenes": 22}}
+    _edit_card(scene_threshold=rule)(model_copy)
+    model = OnnxChangeModel.load(model_copy, provider="cpu")
+    assert model.card.raw["scene_threshold"] == rule
+    card_threshold = json.loads((model_copy / "default.json").read_text())["threshold"]
+    assert model.threshold == card_threshold
+    # a median of 20 frames of the empty scene (where the rule set 0.1 x the card threshold)
+    empty = square_frames(1, square=0)[0]
+    processor = processor_for(model, PostprocessConfig(), frames=20)
+    run(processor, empty * 20 + square_frames(6)[0])
+    assert processor.postprocess.threshold == card_threshold
 
 
 def test_shipped_cards_average_two_frames_for_new_cameras_and_one_for_trained_ones():

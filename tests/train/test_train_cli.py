@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from streamcd.cli import main
 
 
@@ -12,28 +14,33 @@ def test_train_options_reach_the_config(tmp_path, monkeypatch):
     code = main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--max-steps", "5",
                  "--exclude", "baseline/highway", "ucsd/birds", "--widths", "8", "16", "32",
                  "--embed", "8", "16", "24", "--tau", "0.2", "--no-mlso", "--threads", "1",
-                 "--rule-folds", "3", "--temporal-mean", "1", "--bank-threshold", "0.45"])
+                 "--temporal-mean", "1", "--bank-threshold", "0.45"])
     assert code == 0
     (cfg,) = seen
     assert cfg.exclude == ("baseline/highway", "ucsd/birds") and cfg.max_steps == 5
     assert cfg.net.widths == (8, 16, 32) and cfg.net.embed == (8, 16, 24)
     assert cfg.tau == 0.2 and cfg.net.side_weights == (0.0, 0.0, 1.0) and cfg.threads == 1
-    assert cfg.rule_folds == 3 and cfg.temporal_mean == 1 and cfg.bank_threshold == 0.45
+    assert cfg.temporal_mean == 1 and cfg.bank_threshold == 0.45
 
 
-def test_no_extra_rule_networks_are_trained_by_default(tmp_path, monkeypatch):
-    # the per-scene rule serves background.model: reference only; the feature bank needs none
+def test_the_card_averages_two_frames_by_default(tmp_path, monkeypatch):
     (tmp_path / "cdnet2014").mkdir()
     seen = []
     monkeypatch.setattr("streamcd.train.loop.train", lambda cfg: seen.append(cfg) or tmp_path / "c.pt")
     assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run")]) == 0
-    assert seen[0].rule_folds == 0 and seen[0].temporal_mean == 2
+    assert seen[0].temporal_mean == 2
 
 
-def test_one_rule_fold_is_refused(tmp_path, capsys):
+@pytest.mark.parametrize(("argv", "error"), [
+    (["train", "--rule-folds", "4"], "unrecognized arguments: --rule-folds 4"),
+    (["calibrate", "c.pt"], "invalid choice: 'calibrate'"),
+])
+def test_the_removed_per_scene_rule_commands_are_refused(tmp_path, capsys, argv, error):
     (tmp_path / "cdnet2014").mkdir()
-    assert main(["train", "--data", str(tmp_path), "--rule-folds", "1"]) != 0
-    assert "--rule-folds 1: give 0 (no cross-fitting) or at least 2" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--data", str(tmp_path)])
+    assert exit_info.value.code == 2  # argparse: a usage error
+    assert error in capsys.readouterr().err
 
 
 def test_train_without_a_dataset_says_where_to_point(tmp_path, capsys):

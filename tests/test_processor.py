@@ -1,0 +1,73 @@
+"""FrameProcessor with ``background.model: reference``: the threshold it masks with."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from streamcd.background import BackgroundManager
+from streamcd.config import BackgroundConfig, PostprocessConfig
+from streamcd.frames import Frame
+from streamcd.postprocess import MaskPostprocessor
+from streamcd.processor import FrameProcessor
+from tests.conftest import square_frames
+
+
+class NoisyModel:
+    """Stand-in change model: distance = mean absolute colour difference / 128 at stride 1."""
+
+    threshold = 0.8
+    provider = "cpu"
+    multiple = 8
+    stride = 1
+
+    def __init__(self):
+        self.distance_calls = 0
+
+    def encode_reference(self, images):
+        return (images.astype(np.float32),)
+
+    def distance(self, reference, images):
+        self.distance_calls += len(images)
+        return np.abs(images.astype(np.float32) - reference[0]).mean(axis=3) / 128
+
+
+def processor_for(model, postprocess: PostprocessConfig, frames=10, stride=1):
+    background = BackgroundManager(BackgroundConfig(model="reference", frames=frames, stride=stride), "cam")
+    return FrameProcessor(model, background, MaskPostprocessor(postprocess, model.threshold), "cam")
+
+
+def run(processor, images):
+    """Feed ``images`` as a stream does: held while the median is collected, then processed."""
+    pending = []
+    for i, image in enumerate(images):
+        frame = Frame(i, i + 1, 0.0, image, 0.0)
+        if processor.background.frames_wanted():
+            processor.background.offer(image)
+            pending.append(frame)
+            if processor.background.frames_wanted():
+                continue
+            for held in pending:
+                processor.process(held)
+            continue
+        processor.process(frame)
+
+
+def with_sensor_noise(frames, sigma=4.0, seed=1):
+    rng = np.random.default_rng(seed)
+    return [np.clip(f + rng.normal(0, sigma, f.shape), 0, 255).astype(np.uint8) for f in frames]
+
+
+@pytest.mark.parametrize(("postprocess", "expected"), [
+    (PostprocessConfig(), 0.8),  # the model card's threshold, as it is
+    (PostprocessConfig(threshold=0.5), 0.5),  # the config's
+])
+def test_reference_mode_masks_at_the_card_or_the_configured_threshold(postprocess, expected):
+    frames = with_sensor_noise(square_frames(12)[0])  # a quiet scene: nothing lowers the threshold
+    model = NoisyModel()
+    processor = processor_for(model, postprocess)
+    run(processor, frames)
+    assert processor.postprocess.threshold == expected
+    assert model.distance_calls == 12  # each frame once: the median's frames are not re-scored
+    # the frames of the median are let go (only a feature bank is built from them)
+    assert processor.background.take_init_frames() is None
