@@ -33,8 +33,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from streamcd.cdnet_layout import find_videos
 from streamcd.bench.ucsd import ucsd_to_cdnet
+from streamcd.cdnet_layout import find_videos
 
 log = logging.getLogger(__name__)
 

@@ -194,10 +194,6 @@ class BackgroundConfig(_Schema):
 # Postprocess
 
 
-#: Whether the warning about ``postprocess.calibrate`` (removed) was logged in this process.
-_calibrate_warned = False
-
-
 class PostprocessConfig(_Schema):
     """Distance map -> mask."""
 
@@ -221,14 +217,11 @@ class PostprocessConfig(_Schema):
     @model_validator(mode="before")
     @classmethod
     def _calibrate_removed(cls, data: object) -> object:
-        """``postprocess.calibrate`` (older YAML) is dropped, with a warning once per process."""
+        """``postprocess.calibrate`` (older YAML) is dropped, with a warning."""
         if not isinstance(data, dict) or "calibrate" not in data:
             return data
-        global _calibrate_warned
-        if not _calibrate_warned:
-            _calibrate_warned = True
-            log.warning("postprocess.calibrate is no longer used: the per-scene threshold rule "
-                        "was removed; remove the key")
+        log.warning("postprocess.calibrate is no longer used: the per-scene threshold rule "
+                    "was removed; remove the key")
         return {k: v for k, v in data.items() if k != "calibrate"}
 
 
