@@ -1,0 +1,82 @@
+"""benchmarks/proxy_videos.py: the stand-in videos keep the CDnet layout and their ground truth.
+
+Run on a generated CDnet tree (a textured scene with a square moving along one band), so these
+tests need nothing from ../shared.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import cv2
+import numpy as np
+import pytest
+
+from streamcd.cdnet_layout import CdnetVideo
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def proxy():
+    spec = importlib.util.spec_from_file_location("proxy_videos", REPO / "benchmarks" / "proxy_videos.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+FRAMES, FIRST = 40, 10
+
+
+@pytest.fixture()
+def cdnet(tmp_path):
+    """baseline/cam: 40 frames 64x48, an 8x8 square moving right along rows 20..27 (columns
+    10..47 in the temporalROI 10..40)."""
+    video = tmp_path / "cdnet" / "baseline" / "cam"
+    (video / "input").mkdir(parents=True)
+    (video / "groundtruth").mkdir()
+    rng = np.random.default_rng(0)
+    scene = cv2.GaussianBlur(rng.integers(0, 255, (48, 64, 3)).astype(np.uint8), (0, 0), 1.5)
+    for number in range(1, FRAMES + 1):
+        image, truth = scene.copy(), np.zeros((48, 64), np.uint8)
+        x = number
+        image[20:28, x:x + 8] = 255
+        truth[20:28, x:x + 8] = 255
+        cv2.imwrite(str(video / "input" / f"in{number:06d}.jpg"), image)
+        cv2.imwrite(str(video / "groundtruth" / f"gt{number:06d}.png"), truth)
+    cv2.imwrite(str(video / "ROI.bmp"), np.full((48, 64), 255, np.uint8))
+    (video / "temporalROI.txt").write_text(f"{FIRST} {FRAMES}\n")
+    return tmp_path / "cdnet"
+
+
+def read(path, flags=cv2.IMREAD_COLOR):
+    return cv2.imread(str(path), flags).astype(np.int16)
+
+
+def test_startup_starts_a_third_into_the_temporal_roi_and_scores_everything(proxy, cdnet, tmp_path):
+    proxy.startup(cdnet, tmp_path / "out")
+    video = CdnetVideo.open(tmp_path / "out" / "startup" / "cam")
+    start = FIRST + (FRAMES - FIRST) // 3
+    assert (video.count, video.first, video.last) == (FRAMES - start + 1, 1, FRAMES - start + 1)
+    source = cdnet / "baseline" / "cam"
+    assert (video.root / "input" / "in000001.jpg").read_bytes() == \
+        (source / "input" / f"in{start:06d}.jpg").read_bytes()
+    assert (video.root / "groundtruth" / f"gt{video.count:06d}.png").read_bytes() == \
+        (source / "groundtruth" / f"gt{FRAMES:06d}.png").read_bytes()
+
+
+def test_sway_moves_only_what_is_never_foreground_and_keeps_the_ground_truth(proxy, cdnet, tmp_path):
+    proxy.sway(cdnet, tmp_path / "out")
+    source, swayed = cdnet / "baseline" / "cam", tmp_path / "out" / "sway" / "cam"
+    video = CdnetVideo.open(swayed)
+    assert (video.count, video.first, video.last) == (FRAMES, FIRST, FRAMES)
+    far, near = [], []
+    for number in range(1, FRAMES + 1):
+        name = f"in{number:06d}.jpg"
+        difference = np.abs(read(swayed / "input" / name) - read(source / "input" / name)).mean(axis=2)
+        far.append(difference[:8].mean())  # rows 0..7: 12+ pixels from the square's band
+        near.append(difference[20:28, 16:48].mean())  # where the square moves in the temporalROI
+        truth = f"gt{number:06d}.png"
+        assert np.array_equal(read(swayed / "groundtruth" / truth, cv2.IMREAD_GRAYSCALE),
+                              read(source / "groundtruth" / truth, cv2.IMREAD_GRAYSCALE))
+    assert np.mean(far) > 5  # the textured background sways
+    assert max(near) < 3  # what moves (and around it) is only re-encoded
