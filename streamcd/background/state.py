@@ -16,13 +16,13 @@ import io
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ..durable import write_atomic
 from .bank import BankSettings, FeatureBank
 
 log = logging.getLogger(__name__)
@@ -153,11 +153,11 @@ class StateStore:
         state = SavedState(**{**asdict(state), "sha256": hashlib.sha256(data).hexdigest()})
         self.dir.mkdir(parents=True, exist_ok=True)
         if bank is not None:
-            _write_atomic(self.bank_path, dump_bank(bank, state.version))
+            write_atomic(self.bank_path, dump_bank(bank, state.version))
         else:
             self.bank_path.unlink(missing_ok=True)
-        _write_atomic(self.reference_path, data)
-        _write_atomic(self.state_path, (json.dumps(asdict(state), indent=2) + "\n").encode())
+        write_atomic(self.reference_path, data)
+        write_atomic(self.state_path, (json.dumps(asdict(state), indent=2) + "\n").encode())
         _fsync_dir(self.dir)
 
 
@@ -183,19 +183,6 @@ def load_bank(data: bytes) -> tuple[FeatureBank, int]:
         bank = FeatureBank(samples, BankSettings(**meta["settings"]), meta["base"],
                            mean=np.array(npz["mean"]), frames=int(meta["frames"]), colours=colours)
     return bank, int(meta["version"])
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _fsync_dir(path: Path) -> None:

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..cdnet_layout import CdnetVideo
+from ..durable import write_atomic
 from ..errors import WorkerError
 from .evaluate import RESULT_NAME, VideoScore, score_video
 from .runner import MODEL_METHOD, MethodRun, RunSpec, run_method
@@ -107,12 +107,8 @@ def job_complete(job: Job) -> bool:
 def write_marker(folder: str | Path, run: MethodRun, ident: dict | None = None) -> Path:
     """Write the completion marker atomically (temporary file, fsync, rename)."""
     target = Path(folder) / MARKER
-    tmp = target.with_name(f"{MARKER}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump({**run.to_dict(), "identity": ident or {"method": run.method}}, f, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
+    write_atomic(target, json.dumps({**run.to_dict(), "identity": ident or {"method": run.method}},
+                                    indent=2).encode())
     return target
 
 
@@ -120,7 +116,7 @@ def clear_marker(folder: str | Path) -> None:
     """Remove the completion marker (before a job writes anything into ``folder``), and any
     temporary one a killed job left."""
     (Path(folder) / MARKER).unlink(missing_ok=True)
-    for tmp in Path(folder).glob(f"{MARKER}.*.tmp"):
+    for tmp in Path(folder).glob(f".{MARKER}.*.tmp"):
         tmp.unlink(missing_ok=True)
 
 
