@@ -300,25 +300,29 @@ class FeatureBank:
             cell_rate, cell_own = _pool_min(cell_rate, h, w), _pool_min(cell_own, h, w)
             # flat views: one index per cell is cheaper than (y, x) pairs
             flat, values = bank.reshape(n, bank.shape[1], h * w), q[0].reshape(q.shape[1], h * w)
-            colours = None
+            colours = None  # (samples, h*w, 3) and the frame's (h*w, 3): side 0 only
             if side == 0 and image is not None and self.colours is not None:
-                colours, looks = self.colours.reshape(n, h * w, 3), image.reshape(h * w, 3)
-            chance = cell_rate.reshape(-1)
+                colours = self.colours.reshape(n, h * w, 3), image.reshape(h * w, 3)
             cells = np.flatnonzero(rng.random(h * w, dtype=np.float32) < cell_own.reshape(-1))
             if cells.size:
-                k = rng.integers(0, n, cells.size)
-                flat[k, :, cells] = values[:, cells].T
-                if colours is not None:
-                    colours[k, cells] = looks[cells]
-            cells = np.flatnonzero(rng.random(h * w, dtype=np.float32) < chance)
-            if cells.size:
+                _put(rng, flat, values, colours, cells, cells)
+            cells = np.flatnonzero(rng.random(h * w, dtype=np.float32) < cell_rate.reshape(-1))
+            if cells.size:  # diffusion: into a random 8-neighbour
                 step = _NEIGHBOURS[rng.integers(0, 8, cells.size)]
                 ny = np.clip(cells // w + step[:, 0], 0, h - 1)
                 nx = np.clip(cells % w + step[:, 1], 0, w - 1)
-                k = rng.integers(0, n, cells.size)
-                flat[k, :, ny * w + nx] = values[:, cells].T
-                if colours is not None:
-                    colours[k, ny * w + nx] = looks[cells]
+                _put(rng, flat, values, colours, cells, ny * w + nx)
+
+
+def _put(rng: np.random.Generator, flat: np.ndarray, values: np.ndarray,
+         colours: tuple[np.ndarray, np.ndarray] | None, cells: np.ndarray, into: np.ndarray) -> None:
+    """The frame's features (``values``, (C, h*w)) at ``cells`` into one random sample each of
+    the cells ``into`` of ``flat`` ((samples, C, h*w)); likewise its colours when given."""
+    k = rng.integers(0, flat.shape[0], cells.size)
+    flat[k, :, into] = values[:, cells].T
+    if colours is not None:
+        samples, looks = colours
+        samples[k, into] = looks[cells]
 
 
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
