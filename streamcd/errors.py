@@ -59,11 +59,11 @@ class UploadLayoutError(DatasetError):
     """A results folder or zip does not follow the changedetection.net upload layout."""
 
 
+class ServeError(StreamcdError, OSError):
+    """The live-view HTTP server cannot start (address in use, no permission to bind)."""
+
+
 #: Attribute set (``extra={REPORTED: True}``) on the log record of an error that is also handed
 #: back to the caller (``StreamReport.error``): a front end that prints those errors itself, as
 #: the CLI does, filters the record off its console so the message is shown once.
 REPORTED = "streamcd_reported"
-
-
-class ServeError(StreamcdError, OSError):
-    """The live-view HTTP server cannot start (address in use, no permission to bind)."""
