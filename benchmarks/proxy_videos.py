@@ -27,23 +27,23 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from streamcd.bench.ucsd import ucsd_to_cdnet
+from streamcd.bench.ucsd import link_or_copy, ucsd_to_cdnet
 from streamcd.cdnet_layout import find_videos
 
 log = logging.getLogger(__name__)
 
 
 def _link(source: Path, target: Path) -> None:
+    """``target`` (replaced if there) links to ``source``; frames changed later are unlinked
+    before they are rewritten, so the source is never touched."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    if target.is_symlink() or target.exists():
-        target.unlink()
-    os.symlink(source.resolve(), target)
+    target.unlink(missing_ok=True)
+    link_or_copy(source, target)
 
 
 def _write(video: Path, target: Path, order: list[int], scored_from: int) -> None:

@@ -78,10 +78,10 @@ def _convert(clip: Path, target: Path) -> None:
         gt = clip / "groundtruth" / f"gt{n:04d}.png"
         if not gt.is_file():
             raise DatasetError(f"{clip}: frame_{n}.jpg has no groundtruth {gt.name}")
-        _link(path, target / "input" / f"in{n - offset:06d}.jpg")
-        _link(gt, target / "groundtruth" / f"gt{n - offset:06d}.png")
+        link_or_copy(path, target / "input" / f"in{n - offset:06d}.jpg")
+        link_or_copy(gt, target / "groundtruth" / f"gt{n - offset:06d}.png")
     if (clip / "ROI.bmp").is_file():
-        _link(clip / "ROI.bmp", target / "ROI.bmp")
+        link_or_copy(clip / "ROI.bmp", target / "ROI.bmp")
     first, last = numbers[0], numbers[-1]
     roi_file = clip / "temporalROI.txt"
     if roi_file.is_file():
@@ -95,7 +95,8 @@ def _convert(clip: Path, target: Path) -> None:
              first, last, offset)
 
 
-def _link(source: Path, target: Path) -> None:
+def link_or_copy(source: Path, target: Path) -> None:
+    """``target`` becomes a hard link to ``source``, else a symbolic link, else a copy."""
     try:
         os.link(source, target)
     except OSError:
