@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 
 from ..runtime.base import Features
+from ..runtime.geometry import to_model_input
 
 #: Per side a (samples, channels, h, w) array; side 0 has the distance map's grid.
 Samples = tuple[np.ndarray, ...]
@@ -151,7 +152,7 @@ class FeatureBank:
         colours = None
         if images is not None:
             h, w = samples[0].shape[2:]
-            small = np.stack([_resize(image, h, w) for image in images])  # (M, h, w, 3)
+            small = np.stack([to_model_input(image, (w, h)) for image in images])  # (M, h, w, 3)
             colours = np.take_along_axis(small, first_order[..., None], axis=0)
         return cls(tuple(samples), settings, base, seed=int(rng.integers(2**31)), colours=colours)
 
@@ -195,7 +196,7 @@ class FeatureBank:
         self._query, self._last = query, decision
         scaled = decision * (self.base / self.threshold())
         self._quiet = scaled <= self.base  # background by the features alone
-        previous, self._image = self._image, None if image is None else _resize(image, *self.grid)
+        previous, self._image = self._image, None if image is None else to_model_input(image, self.grid[::-1])
         self._still = None
         if self._image is None:
             return scaled
@@ -343,13 +344,6 @@ def _colour_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 _ONES = np.ones((1, 3), np.float32)
-
-
-def _resize(image: np.ndarray, h: int, w: int) -> np.ndarray:
-    """A BGR image at (h, w), area-averaged when shrinking."""
-    if image.shape[:2] == (h, w):
-        return image
-    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
 
 
 def _pool_min(values: np.ndarray, h: int, w: int) -> np.ndarray:
