@@ -19,8 +19,8 @@ do too (the gate clears the mask, it never teaches the bank): each position repl
 sample (features and colour) with the frame's with probability ``1 / subsample``, and with the
 same probability writes them into a random sample of a random 8-neighbour (spatial diffusion: a
 ghost left by an object that was in the first frames is eaten from its border). The running mean
-learns there too. Ghosts: a foreground blob whose outline is an edge of the bank's mean colours
-rather than of the frame shows something the bank remembers and the scene no longer has (an
+learns there too. Ghosts: a foreground blob whose outline is an edge of the bank's picture
+(median colours) rather than of the frame shows something the bank remembers and the scene no longer has (an
 object present in the first frames that left); its pixels replace one of their own samples with
 probability ``1 / GHOST_UPDATE`` and it is background again within a few frames. An object that
 arrives, moving or still, has its outline in the frame and is never learnt this way (diffusion
@@ -53,12 +53,12 @@ STILL = 30
 STILL_FRAMES = 250
 
 #: A foreground blob is a ghost when the gradient along its outline, summed, is this many times
-#: larger in the bank's mean colours than in the frame (the edge belongs to what has left).
+#: larger in the bank's picture (median colours) than in the frame (the edge belongs to what has left).
 GHOST_RATIO = 1.5
 #: A ghost's pixels replace one of their own samples with probability 1 / GHOST_UPDATE per frame:
 #: with ``matches`` 2, a ghost is background again after about 2 x GHOST_UPDATE frames.
 GHOST_UPDATE = 2
-#: The edges of the bank's mean colours (slow to change) are recomputed every this many frames.
+#: The edges of the bank's picture (slow to change) are recomputed every this many frames.
 GHOST_EDGES_EVERY = 8
 
 _NEIGHBOURS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)])
@@ -222,7 +222,7 @@ class FeatureBank:
         outline = (mask - cv2.erode(mask, _CROSS)).astype(bool)
         now = _edges(image)[outline]
         if self._bank_edges is None or self.frames % GHOST_EDGES_EVERY == 0:
-            self._bank_edges = _edges(self.colours.mean(axis=0).astype(np.uint8))
+            self._bank_edges = _edges(self.picture())
         then = self._bank_edges[outline]
         ids = labels[outline]
         now_sum = np.bincount(ids, now, minlength=count)
