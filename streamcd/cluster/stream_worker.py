@@ -72,7 +72,8 @@ class RemoteModelClient(StreamClient):
     """Calls a model actor, sending the reference only when its key is new to that actor."""
 
     def __init__(self, handle, stream: str, ray_get) -> None:
-        super().__init__(lambda *args: ray_get(handle.infer.remote(*args)), stream)
+        super().__init__(lambda *args: ray_get(handle.infer.remote(*args)), stream,
+                         lambda *args: ray_get(handle.encode.remote(*args)))
         self.handle = handle
 
 
