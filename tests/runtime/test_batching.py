@@ -232,19 +232,27 @@ def test_frame_batcher_errors_reach_the_caller(model):
         FrameBatcher(model, max_batch=0)
 
 
-def _pipeline(tmp_path, clips, out, max_batch: int):
+def _pipeline(clips, out, max_batch: int, background: str):
     from streamcd.config import PipelineConfig
 
     return PipelineConfig.model_validate({
         "model": {"provider": "cpu", "threads": 1, "max_batch": max_batch, "max_wait_ms": 50},
         "streams": [{"name": name, "source": {"type": "video", "path": str(clip)},
-                     "background": {"model": "reference", "frames": 5, "stride": 1},  # batching: no bank
+                     "background": {"model": background, "frames": 5, "stride": 1},
                      "sinks": [{"type": "cdnet", "dir": str(out / name)}]}
                     for name, clip in clips.items()],
     })
 
 
-def test_two_streams_batched_give_the_masks_of_unbatched(tmp_path, model, monkeypatch):
+@pytest.mark.parametrize(
+    ("background", "encodes"),
+    [
+        ("reference", 0),  # each stream's median: encoded by the runner, as a reference
+        ("bank", 2 * (5 + 1)),  # the bank's 5 frames and their median, per stream, through the runner
+    ],
+)
+def test_two_streams_batched_give_the_masks_of_unbatched(tmp_path, model, monkeypatch, caplog,
+                                                         background, encodes):
     import cv2
 
     from streamcd.pipeline import Pipeline
@@ -261,15 +269,20 @@ def test_two_streams_batched_give_the_masks_of_unbatched(tmp_path, model, monkey
             made.append(self)
 
     monkeypatch.setattr(batcher_module, "FrameBatcher", Recorded)
-    masks = {}
+    masks, reports = {}, {}
     for max_batch in (1, 4):
         out = tmp_path / f"out{max_batch}"
-        report = Pipeline(_pipeline(tmp_path, clips, out, max_batch), model).run()
+        report = Pipeline(_pipeline(clips, out, max_batch, background), model).run()
         assert report.ok and [s.frames for s in report.streams] == [30, 30]
         masks[max_batch] = {p.relative_to(out): cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
                             for p in sorted(out.rglob("*.png"))}
+        reports[max_batch] = report
     assert len(made) == 1  # max_batch 1: no batcher at all
-    assert made[0].counters.frames == 60 and made[0].counters.largest == 2
+    assert made[0].counters.frames == 60 + encodes and made[0].counters.largest == 2
+    # the same background model on both paths: the bank is built (and used) through the batcher
+    for unbatched, batched in zip(reports[1].streams, reports[4].streams):
+        assert batched.times.reference_encodes == unbatched.times.reference_encodes
+    assert "feature bank runs with" not in caplog.text  # no fallback to the median reference
     assert masks[1].keys() == masks[4].keys() and len(masks[1]) == 60
     assert sum(m.any() for m in masks[1].values()) >= 50  # the square is found, not all empty
     for name, mask in masks[1].items():
