@@ -64,7 +64,8 @@ class EncodeItem:
 
 @dataclass
 class BatchCounters:
-    """What a runner did: frames, model runs, reference encodes, largest batch, busy seconds."""
+    """What a runner did: frames (distance and encode items), model runs, reference encodes,
+    largest batch, busy seconds."""
 
     frames: int = 0
     batches: int = 0
