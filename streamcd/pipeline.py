@@ -428,7 +428,8 @@ class Pipeline:
         model, name, max_side = self.model, stream.name, stream.max_side
         if batcher is not None:
             return lambda background, postprocess: ClientFrameProcessor(
-                batcher.client(name), model, background, postprocess, name, max_side=max_side)
+                batcher.client(name), model, background, postprocess, name, max_side=max_side,
+                head=model)
         return lambda background, postprocess: FrameProcessor(
             model, background, postprocess, name, max_side=max_side)
 

@@ -19,7 +19,7 @@ from .config import BANK_THRESHOLD
 from .frames import Frame, Result, StreamEvent
 from .postprocess import MaskPostprocessor
 from .postprocess.temporal import TemporalMean
-from .runtime.base import ChangeModel, Features, ModelTraits
+from .runtime.base import BankHead, ChangeModel, Features, ModelTraits
 from .runtime.binding import DeviceFeatures
 from .runtime.geometry import model_input_size, to_frame_size, to_model_input
 
@@ -74,16 +74,15 @@ class FrameProcessor:
     and thresholded at the model card's ``threshold`` (or ``postprocess.threshold``). The
     distance maps of the last ``postprocess.temporal_mean`` frames are averaged (unset: the model's
     ``temporal_mean``, the card's). ``max_side``: frames with a longer side are downscaled for
-    the model, the change map is scaled back.
+    the model, the change map is scaled back. The encoder is reached through :meth:`encode`
+    (the model itself here; a batcher or a Ray model actor in :class:`ClientFrameProcessor`).
     """
-
-    #: Whether this processor can run the feature bank (it needs the model's encoder and head).
-    supports_bank = True
 
     def __init__(self, model: ChangeModel, background: BackgroundManager,
                  postprocess: MaskPostprocessor, stream: str = "", keep_distance: bool = False,
                  max_side: int | None = None):
         self.model = model
+        self.head: BankHead | None = model  # compares frames with the bank (the model's head)
         self.max_side = max_side
         self.background = background
         self.postprocess = postprocess
@@ -91,11 +90,7 @@ class FrameProcessor:
         self.keep_distance = keep_distance
         self.times = StageTimes()
         self._cache = ReferenceCache()
-        self.use_bank = background.config.model == "bank" and self.supports_bank
-        if background.config.model == "bank" and not self.use_bank:
-            log.warning("stream %s: the feature bank runs with the local unbatched model only "
-                        "(model.max_batch 1, local backend); this stream compares each frame with "
-                        "the median reference (background.model: reference)", stream)
+        self.use_bank = background.config.model == "bank"
         if self.use_bank and postprocess.config.threshold is None:
             postprocess.threshold = float(getattr(model, "bank_threshold", None) or BANK_THRESHOLD)
         self._bank_settings = BankSettings(**background.config.bank.model_dump(exclude={"dtype"}))
@@ -113,18 +108,22 @@ class FrameProcessor:
         self.times.inference += time.perf_counter() - t0
         return to_frame_size(dist, (w, h))
 
+    def encode(self, image: np.ndarray) -> Features:
+        """Encoder features (per side (1, C, h, w), on the host) of one model-sized frame."""
+        return self.model.encode(image[None])
+
     def bank_distance(self, image: np.ndarray) -> np.ndarray:
         """Frame-sized change map of ``image`` against the feature bank (built when missing)."""
         h, w = image.shape[:2]
         size = model_input_size((w, h), self.model.multiple, self.max_side)
         t0 = time.perf_counter()
         small = to_model_input(image, size)
-        query = self.model.encode(small[None])
+        query = self.encode(small)
         bank = self.background.bank
         if (bank is None or not bank.fits(query) or bank.settings != self._bank_settings
                 or bank.base != self.postprocess.threshold):  # a resumed bank of other settings
             bank = self._new_bank(size)
-        dist = bank.score(query, self.model.compare_bank, small)
+        dist = bank.score(query, self.head.compare_bank, small)
         self.times.inference += time.perf_counter() - t0
         return to_frame_size(dist, (w, h))
 
@@ -132,14 +131,14 @@ class FrameProcessor:
         """A bank from the frames of the newest median, or from the reference alone."""
         reference = self.background.reference
         reference_input = to_model_input(reference, size)
-        center = self.model.encode(reference_input[None])
+        center = self.encode(reference_input)
         frames = self.background.take_init_frames()
         self.times.reference_encodes += 1
         if frames is None or frames.shape[1:3] != reference.shape[:2]:
             inputs, features = [reference_input], [center]
         else:
             inputs = [to_model_input(f, size) for f in frames]
-            features = [self.model.encode(f[None]) for f in inputs]
+            features = [self.encode(f) for f in inputs]
             self.times.reference_encodes += len(features)
         config = self.background.config.bank
         per_sample = sum(f.nbytes // f.shape[0] for f in features[0])
@@ -150,7 +149,7 @@ class FrameProcessor:
                                        seed=0, dtype=np.float16 if half else np.float32,
                                        images=inputs if config.colour_threshold else None)
         if len(features) > 1:
-            bank.seed_mean(features, self.model.compare_bank)
+            bank.seed_mean(features, self.head.compare_bank)
         self.background.bank = bank
         log.info("stream %s: feature bank of %d samples from %d frame(s), %.1f MB, base threshold "
                  "%.3f", self.stream, config.samples, len(features), bank.nbytes / 2**20, bank.base)
@@ -190,23 +189,34 @@ class ModelClient(Protocol):
     def distance(self, image: np.ndarray, key: Hashable,
                  reference: Callable[[], np.ndarray]) -> np.ndarray: ...
 
+    def encode(self, image: np.ndarray) -> Features: ...
+
 
 class ClientFrameProcessor(FrameProcessor):
-    """FrameProcessor whose model call goes through a :class:`ModelClient`.
+    """FrameProcessor whose encoder (and, with ``background.model: reference``, head) runs behind
+    a :class:`ModelClient`.
 
-    Frames go to the client resized to the model input; the reference goes only when its key
-    (incarnation token, background version, input size) is new to the client. Of ``model`` it
-    needs only the :class:`~streamcd.runtime.base.ModelTraits` (the model runs behind the client).
+    Frames go to the client resized to the model input. With a feature bank the client hands
+    back each frame's features; the bank and its comparison (``head``: the shared model in this
+    process, the card's head on a Ray stream actor) stay here. With one reference the client
+    answers a distance map, and the reference goes only when its key (incarnation token,
+    background version, input size) is new to the client. Of ``model`` it needs only the
+    :class:`~streamcd.runtime.base.ModelTraits` (the model runs behind the client).
     """
-
-    supports_bank = False
 
     def __init__(self, client: ModelClient, model: ModelTraits, background: BackgroundManager,
                  postprocess: MaskPostprocessor, stream: str, incarnation: str = "",
-                 max_side: int | None = None) -> None:
+                 max_side: int | None = None, *, head: BankHead | None = None) -> None:
         super().__init__(model, background, postprocess, stream, max_side=max_side)
+        if self.use_bank and head is None:
+            raise ValueError(f"stream {stream}: background.model bank needs the model's head "
+                             "(ClientFrameProcessor(..., head=...))")
+        self.head = head
         self.client = client
         self.incarnation = incarnation
+
+    def encode(self, image: np.ndarray) -> Features:
+        return self.client.encode(image)
 
     def distance(self, image: np.ndarray, reference: np.ndarray, version: int) -> np.ndarray:
         h, w = image.shape[:2]

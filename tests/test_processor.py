@@ -1,4 +1,5 @@
-"""FrameProcessor with ``background.model: reference``: the threshold it masks with."""
+"""FrameProcessor with ``background.model: reference``: the threshold it masks with; what
+ClientFrameProcessor needs for a feature bank."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from streamcd.background import BackgroundManager
 from streamcd.config import BackgroundConfig, PostprocessConfig
 from streamcd.frames import Frame
 from streamcd.postprocess import MaskPostprocessor
-from streamcd.processor import FrameProcessor
+from streamcd.processor import ClientFrameProcessor, FrameProcessor
 from tests.conftest import square_frames
 
 
@@ -71,3 +72,16 @@ def test_reference_mode_masks_at_the_card_or_the_configured_threshold(postproces
     assert model.distance_calls == 12  # each frame once: the median's frames are not re-scored
     # the frames of the median are let go (only a feature bank is built from them)
     assert processor.background.take_init_frames() is None
+
+
+def test_a_client_processor_with_a_feature_bank_needs_the_head():
+    # the encoder runs behind the client; the bank's comparison needs the head on this side
+    model = NoisyModel()
+    for kind, head, fails in [("bank", None, True), ("bank", model, False), ("reference", None, False)]:
+        background = BackgroundManager(BackgroundConfig(model=kind), "cam")
+        post = MaskPostprocessor(PostprocessConfig(), model.threshold)
+        if fails:
+            with pytest.raises(ValueError, match="background.model bank needs the model's head"):
+                ClientFrameProcessor(None, model, background, post, "cam", head=head)
+        else:
+            assert ClientFrameProcessor(None, model, background, post, "cam", head=head).head is head

@@ -5,6 +5,8 @@ actor keeps each stream's reference features, so a reference image crosses the n
 the stream's background changes (or after this actor restarted and lost its cache: it then
 answers :data:`MISSING` and the stream sends the reference again). What comes back is the
 distance map at model resolution (stride 2), float32; thresholding and masks stay on the stream.
+A stream with a feature bank calls ``encode`` instead and gets its frame's encoder features: it
+keeps its bank and compares with the card's head itself (the graph comes with :class:`ModelInfo`).
 
 The class is plain Python (testable without Ray); :mod:`.ray_backend` wraps it with
 ``ray.remote``. Its ``infer`` is a coroutine: Ray runs it as an async actor, so requests keep
@@ -18,12 +20,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..config import ModelConfig
-from ..runtime.batch_runner import MISSING, ActiveStreams, BatchItem, BatchRunner
+from ..runtime.base import Features
+from ..runtime.batch_runner import (
+    MISSING,
+    ActiveStreams,
+    Answer,
+    BatchItem,
+    BatchRunner,
+    EncodeItem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +47,8 @@ RefKey = tuple[str, int, tuple[int, int]]
 class ModelInfo:
     """What a stream needs to know about the remote model: a
     :class:`~streamcd.runtime.base.ModelTraits` (threshold, input sides), plus the card's
-    postprocessing defaults and where the model runs."""
+    postprocessing defaults, where the model runs, and the head graph (ONNX bytes, ~20 KB) that
+    a stream with a feature bank compares its frames with (:class:`~streamcd.runtime.onnx_model.OnnxHead`)."""
 
     name: str
     provider: str
@@ -46,6 +57,8 @@ class ModelInfo:
     stride: int
     node: str = ""
     temporal_mean: int = 1
+    bank_threshold: float | None = None
+    head: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)
@@ -68,12 +81,13 @@ class ModelStats:
 
 @dataclass
 class _Request:
-    item: BatchItem
+    item: BatchItem | EncodeItem
     future: asyncio.Future
 
 
 class ModelServer:
-    """Batches ``infer`` calls of many streams into one encoder and one head run per input size.
+    """Batches ``infer`` calls of many streams into one encoder and one head run per input size
+    (``encode`` calls, from streams with a feature bank, into one encoder run).
 
     Example (in Ray: ``ray.remote(ModelServer).remote(...)``, ``await actor.infer.remote(...)``)::
 
@@ -100,7 +114,7 @@ class ModelServer:
     async def info(self) -> ModelInfo:
         m = self.model
         return ModelInfo(m.card.name, m.provider, m.threshold, m.multiple, m.stride, self.node,
-                         m.temporal_mean)
+                         m.temporal_mean, m.bank_threshold, m.card.head.read_bytes())
 
     async def stats(self) -> ModelStats:
         c = self._runner.counters
@@ -114,13 +128,21 @@ class ModelServer:
         ``reference`` (same size as ``image``) is needed when ``key`` is new to this actor;
         without it the answer is :data:`MISSING`.
         """
+        return await self._submit(BatchItem(stream, key, image, reference))
+
+    async def encode(self, stream: str, image: np.ndarray) -> Features:
+        """Encoder features of ``image`` (model input size), per side (1, C, h, w) float32: a
+        stream with a feature bank compares them with its bank itself."""
+        return await self._submit(EncodeItem(stream, image))
+
+    async def _submit(self, item: BatchItem | EncodeItem) -> Answer:
         loop = asyncio.get_running_loop()
         if self._worker is None or self._worker.get_loop() is not loop:  # first call (or new loop)
             self._arrived = asyncio.Event()
             self._worker = loop.create_task(self._batches_loop())
         future = loop.create_future()
-        self._queue.append(_Request(BatchItem(stream, key, image, reference), future))
-        self._active.seen(stream, loop.time())
+        self._queue.append(_Request(item, future))
+        self._active.seen(item.stream, loop.time())
         self._arrived.set()
         return await future
 

@@ -1,9 +1,11 @@
 """The stream actor: one stream's source, background and sinks, with the model in a model actor.
 
 It reuses the local :class:`~streamcd.pipeline.StreamRunner` (same sinks, same events, same
-median hold-back); only the model call goes remote (:class:`RemoteFrameProcessor`). The driver
-polls it for progress (:class:`StreamSnapshot`) while ``run`` works, so Ray runs it as a threaded
-actor.
+median hold-back); only the model call goes remote (:class:`RemoteFrameProcessor`). With a feature
+bank (the default background model) the model actor only encodes: the bank, and its comparison
+through the card's head (sent with :class:`~.model_server.ModelInfo`, run here on CPU), stay on
+this actor, as in the local pipeline. The driver polls it for progress (:class:`StreamSnapshot`)
+while ``run`` works, so Ray runs it as a threaded actor.
 
 Restarts. Ray restarts a dead stream actor (``ray.max_restarts``) and retries its ``run``; the
 background resumes from ``background.state_dir``. A file stream also resumes its *output*: after
@@ -36,6 +38,7 @@ from ..pipeline import RunObserver, StreamReport, StreamRunner
 from ..postprocess import MaskPostprocessor
 from ..processor import ClientFrameProcessor, FrameProcessor, StageTimes
 from ..runtime.batch_runner import StreamClient
+from ..runtime.onnx_model import OnnxHead
 from ..sources import Source
 from .model_server import ModelInfo
 
@@ -72,7 +75,8 @@ class RemoteModelClient(StreamClient):
     """Calls a model actor, sending the reference only when its key is new to that actor."""
 
     def __init__(self, handle, stream: str, ray_get) -> None:
-        super().__init__(lambda *args: ray_get(handle.infer.remote(*args)), stream)
+        super().__init__(lambda *args: ray_get(handle.infer.remote(*args)), stream,
+                         lambda *args: ray_get(handle.encode.remote(*args)))
         self.handle = handle
 
 
@@ -82,7 +86,10 @@ class RemoteFrameProcessor(ClientFrameProcessor):
     def __init__(self, client: RemoteModelClient, info: ModelInfo, background: BackgroundManager,
                  postprocess: MaskPostprocessor, stream: str, incarnation: str,
                  first_events: list[StreamEvent], max_side: int | None = None) -> None:
-        super().__init__(client, info, background, postprocess, stream, incarnation, max_side)
+        # One CPU thread for the head: a stream actor holds a fraction of a core (ray.stream_cpus).
+        head = OnnxHead(info.head, threads=1) if background.config.model == "bank" else None
+        super().__init__(client, info, background, postprocess, stream, incarnation, max_side,
+                         head=head)
         self._first_events = first_events
 
     def process(self, frame: Frame) -> tuple[Result, list[StreamEvent]]:

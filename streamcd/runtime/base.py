@@ -48,3 +48,11 @@ class ChangeModel(ModelTraits, Protocol):
     def encode_reference(self, images: np.ndarray) -> Features | DeviceFeatures: ...
 
     def distance(self, reference: Features | DeviceFeatures, images: np.ndarray) -> np.ndarray: ...
+
+
+class BankHead(Protocol):
+    """The model's head as a feature bank uses it: one frame's features (batch 1) against every
+    sample of the bank, (samples, H/stride, W/stride) distances. ``OnnxChangeModel`` is one; a
+    stream whose encoder runs elsewhere uses ``OnnxHead``."""
+
+    def compare_bank(self, samples: Features, query: Features) -> np.ndarray: ...

@@ -2,13 +2,15 @@
 
 Each stream has one reference (its background), named by a *key* that changes when the
 background does; a stream sends its reference image only with a new key, and the runner encodes
-it once (kept on the GPU with IO binding). A batch is a list of :class:`BatchItem`; frames of the
-same input size run through the encoder as one stacked batch and through the head with their
+it once (kept on the GPU with IO binding). A batch is a list of :class:`BatchItem` (answered with
+a distance map) and :class:`EncodeItem` (answered with the frame's encoder features, for a stream
+that compares them with its own feature bank); frames of the same kind and input size run
+through the encoder as one stacked batch, distance items then through the head with their
 streams' references stacked alike. :mod:`.local_batcher` gathers items from stream threads,
 :mod:`streamcd.cluster.model_server` from Ray calls. Usage::
 
     runner = BatchRunner(model)
-    answers = runner.run([BatchItem("cam1", key1, frame1, ref1), BatchItem("cam2", key2, frame2, ref2)])
+    answers = runner.run([BatchItem("cam1", key1, frame1, ref1), EncodeItem("cam2", frame2)])
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ ACTIVE_S = 1.0
 #: every member's features (a few MB per 320x240 stream, ~50 MB at 1080p), on the GPU when bound.
 STACKED_CACHE = 2
 
-Answer = np.ndarray | str | Exception
+Answer = np.ndarray | Features | str | Exception
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,19 @@ class BatchItem:
     reference: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class EncodeItem:
+    """One frame of one stream (model input size, uint8 HxWx3) whose encoder features the stream
+    wants: it compares them with its feature bank itself."""
+
+    stream: str
+    image: np.ndarray
+
+
 @dataclass
 class BatchCounters:
-    """What a runner did: frames, model runs, reference encodes, largest batch, busy seconds."""
+    """What a runner did: frames (distance and encode items), model runs, reference encodes,
+    largest batch, busy seconds."""
 
     frames: int = 0
     batches: int = 0
@@ -70,7 +82,8 @@ class _Reference:
 
 
 class BatchRunner:
-    """Runs batches of :class:`BatchItem` on one model: one encoder + head run per input size.
+    """Runs batches of :class:`BatchItem` and :class:`EncodeItem` on one model: one encoder run
+    (and one head run for distance items) per kind and input size.
 
     Not thread-safe: one batch at a time (both callers run batches on a single thread).
     """
@@ -85,25 +98,32 @@ class BatchRunner:
         """Drop a finished stream's reference."""
         self._refs.pop(stream, None)
 
-    def run(self, batch: Sequence[BatchItem]) -> list[Answer]:
-        """Distance maps (H/stride, W/stride) float32, :data:`MISSING`, or the exception per item."""
+    def run(self, batch: Sequence[BatchItem | EncodeItem]) -> list[Answer]:
+        """Per item: its distance map (H/stride, W/stride) float32 or :data:`MISSING` (a
+        :class:`BatchItem`), its features (an :class:`EncodeItem`: per side a (1, C, h, w)
+        float32 host array), or the exception."""
         t0 = time.perf_counter()
         answers: list[Answer] = [MISSING] * len(batch)
-        groups: dict[tuple[int, ...], list[int]] = {}
+        groups: dict[tuple[bool, tuple[int, ...]], list[int]] = {}
         for i, item in enumerate(batch):
             try:
-                if self._update_reference(item):
-                    groups.setdefault(item.image.shape, []).append(i)
+                if isinstance(item, EncodeItem) or self._update_reference(item):
+                    groups.setdefault((isinstance(item, EncodeItem), item.image.shape), []).append(i)
             except Exception as e:  # noqa: BLE001 - one stream's bad reference fails only it
                 answers[i] = e
-        for members in groups.values():
+        for (encode, _), members in groups.items():
             members.sort(key=lambda i: batch[i].stream)  # same streams, same stack: reusable
             try:
                 images = np.stack([batch[i].image for i in members])
-                dist = self.model.distance(self._reference_for([batch[i].stream for i in members]),
-                                           images)
-                for j, i in enumerate(members):
-                    answers[i] = np.ascontiguousarray(dist[j])
+                if encode:
+                    features = self.model.encode(images)
+                    for j, i in enumerate(members):  # copies: no answer holds the whole batch
+                        answers[i] = tuple(f[j : j + 1].copy() for f in features)
+                else:
+                    dist = self.model.distance(
+                        self._reference_for([batch[i].stream for i in members]), images)
+                    for j, i in enumerate(members):
+                        answers[i] = np.ascontiguousarray(dist[j])
                 c = self.counters
                 c.frames, c.batches = c.frames + len(members), c.batches + 1
                 c.largest = max(c.largest, len(members))
@@ -169,15 +189,20 @@ class ActiveStreams:
 class StreamClient:
     """One stream's side: sends its reference only when the key is new, resends on MISSING.
 
-    ``call(stream, key, image, reference_or_None)`` reaches the runner (a local batcher, a Ray
-    model actor that may have restarted and lost its references).
+    ``call(stream, key, image, reference_or_None)`` and ``encode(stream, image)`` reach the
+    runner (a local batcher, a Ray model actor that may have restarted and lost its references).
     """
 
     def __init__(self, call: Callable[[str, Hashable, np.ndarray, np.ndarray | None], Answer],
-                 stream: str) -> None:
+                 stream: str, encode: Callable[[str, np.ndarray], Features]) -> None:
         self._call = call
+        self._encode = encode
         self.stream = stream
         self.sent_key: Hashable | None = None  # the reference the runner last received
+
+    def encode(self, image: np.ndarray) -> Features:
+        """Encoder features of one model-sized frame (per side (1, C, h, w), on the host)."""
+        return self._encode(self.stream, image)
 
     def distance(self, image: np.ndarray, key: Hashable,
                  reference: Callable[[], np.ndarray]) -> np.ndarray:

@@ -1,15 +1,17 @@
 """Batching across the streams of the local pipeline: one encoder run for frames of many streams.
 
-Each stream thread calls :meth:`FrameBatcher.infer` and blocks; a model thread gathers the
-waiting frames up to ``max_batch`` (waiting at most ``max_wait_ms`` for streams that are active
-but have not sent yet) and runs them with :class:`~.batch_runner.BatchRunner`, the code Ray's model
-actor uses. Worth it on a GPU, where a batch of 8 costs little more than one frame; on a small
+Each stream thread calls :meth:`FrameBatcher.infer` (a distance map against its reference) or
+:meth:`FrameBatcher.encode` (its frame's features, for its feature bank) and blocks; a model
+thread gathers the waiting frames up to ``max_batch`` (waiting at most ``max_wait_ms`` for streams
+that are active but have not sent yet) and runs them with :class:`~.batch_runner.BatchRunner`, the
+code Ray's model actor uses. Worth it on a GPU, where a batch of 8 costs little more than one frame; on a small
 CPU a batch costs what its frames cost one by one, so it is off by default (``max_batch: 1``).
 Usage::
 
     with FrameBatcher(model, max_batch=8, max_wait_ms=5) as batcher:
         client = batcher.client("cam1")             # one per stream thread
         dist = client.distance(frame, key, lambda: reference)
+        features = client.encode(frame)              # for a stream with a feature bank
 """
 
 from __future__ import annotations
@@ -25,7 +27,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelError
-from .batch_runner import ActiveStreams, Answer, BatchCounters, BatchItem, BatchRunner, StreamClient
+from .base import Features
+from .batch_runner import (
+    ActiveStreams,
+    Answer,
+    BatchCounters,
+    BatchItem,
+    BatchRunner,
+    EncodeItem,
+    StreamClient,
+)
 
 if TYPE_CHECKING:
     from typing import Self
@@ -35,7 +46,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class _Pending:
-    item: BatchItem
+    item: BatchItem | EncodeItem
     future: Future
 
 
@@ -61,17 +72,24 @@ class FrameBatcher:
 
     def client(self, stream: str) -> StreamClient:
         """A stream's handle (sends its reference only when the key changes)."""
-        return StreamClient(self.infer, stream)
+        return StreamClient(self.infer, stream, self.encode)
 
     def infer(self, stream: str, key: Hashable, image: np.ndarray,
               reference: np.ndarray | None = None) -> Answer:
         """Distance map of ``image`` (model-sized) against the stream's reference; blocks."""
-        pending = _Pending(BatchItem(stream, key, image, reference), Future())
+        return self._submit(BatchItem(stream, key, image, reference))
+
+    def encode(self, stream: str, image: np.ndarray) -> Features:
+        """Encoder features of ``image`` (model-sized), per side (1, C, h, w) on the host; blocks."""
+        return self._submit(EncodeItem(stream, image))
+
+    def _submit(self, item: BatchItem | EncodeItem) -> Answer:
+        pending = _Pending(item, Future())
         with self._cond:
             if self._closed:
                 raise ModelError("the frame batcher is closed")
             self._queue.append(pending)
-            self._active.seen(stream, time.monotonic())
+            self._active.seen(item.stream, time.monotonic())
             self._cond.notify_all()
         return pending.future.result()
 

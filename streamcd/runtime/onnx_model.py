@@ -1,4 +1,5 @@
-"""The shipped change model on ONNX Runtime: encoder and head sessions plus the model card."""
+"""The shipped change model on ONNX Runtime: encoder and head sessions plus the model card, and
+the head alone (a stream's feature bank where the encoder runs elsewhere)."""
 
 from __future__ import annotations
 
@@ -229,17 +230,9 @@ class OnnxChangeModel:
 
         ``samples``: per side (samples, C, h, w) host arrays; ``query``: one frame's features
         (batch 1). The head broadcasts the frame over the samples: one run for the whole bank.
+        Safe from several stream threads at once (it only runs the head session).
         """
-        query = on_host(query)
-        if len(samples) != len(query) or any(
-            q.shape[0] != 1 or s.shape[1:] != q.shape[1:] for s, q in zip(samples, query)
-        ):
-            raise ModelError(
-                "compare_bank needs bank samples and one frame's features of the same image "
-                f"size; got {[s.shape for s in samples]} and {[q.shape for q in query]}"
-            )
-        feeds = dict(zip(self._head_in, (*samples, *query)))
-        return self._head.run(None, feeds)[0][:, 0]
+        return _compare_bank(self._head, self._head_in, samples, on_host(query))
 
     def _checked(self, images: np.ndarray) -> np.ndarray:
         if images.ndim == 3:
@@ -250,6 +243,47 @@ class OnnxChangeModel:
         if h % self.multiple or w % self.multiple:
             raise ModelError(f"image sides must be multiples of {self.multiple}, got {w}x{h}")
         return np.ascontiguousarray(images)
+
+
+class OnnxHead:
+    """A model card's head alone, on CPU: what a stream needs to compare its frames' features
+    (encoded elsewhere, e.g. by a Ray model actor) with its feature bank.
+
+    Args:
+        graph: the head graph, a path or the ONNX bytes (``ModelInfo.head``).
+        threads: CPU intra-op threads.
+
+    Example::
+
+        head = OnnxHead(card.head)
+        dist = head.compare_bank(bank_samples, model.encode(frame))   # (samples, H/2, W/2)
+    """
+
+    def __init__(self, graph: bytes | Path, threads: int = 1) -> None:
+        ort = import_ort()
+        try:
+            self._head = ort.InferenceSession(graph if isinstance(graph, bytes) else str(graph),
+                                              session_options(threads),
+                                              providers=["CPUExecutionProvider"])
+        except Exception as e:  # ORT raises its own untyped errors for corrupt graphs
+            where = "the head graph received" if isinstance(graph, bytes) else str(graph)
+            raise ModelError(f"ONNX Runtime cannot load {where}: {e}") from e
+        self._head_in = [i.name for i in self._head.get_inputs()]
+
+    def compare_bank(self, samples: Features, query: Features) -> np.ndarray:
+        """As :meth:`OnnxChangeModel.compare_bank`."""
+        return _compare_bank(self._head, self._head_in, samples, query)
+
+
+def _compare_bank(head, inputs: list[str], samples: Features, query: Features) -> np.ndarray:
+    if len(samples) != len(query) or any(
+        q.shape[0] != 1 or s.shape[1:] != q.shape[1:] for s, q in zip(samples, query)
+    ):
+        raise ModelError(
+            "compare_bank needs bank samples and one frame's features of the same image "
+            f"size; got {[s.shape for s in samples]} and {[q.shape for q in query]}"
+        )
+    return head.run(None, dict(zip(inputs, (*samples, *query))))[0][:, 0]
 
 
 def _values(features: Features | DeviceFeatures) -> tuple:

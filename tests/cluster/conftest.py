@@ -38,13 +38,13 @@ def ray_config(*streams: dict, **ray_section) -> PipelineConfig:
     })
 
 
-def file_stream(name: str, clip, out, state_dir=None) -> dict:
+def file_stream(name: str, clip, out, state_dir=None, model: str = "reference") -> dict:
     """A video file stream with a 5-frame median, CDnet masks in out/<name>, JSONL out/<name>.jsonl.
 
-    The single reference (``model: reference``): Ray streams have no feature bank, and the
-    tests compare their masks with the local backend's.
+    ``model``: the background model; the single reference by default, whose features the model
+    actor caches (the tests of that cache and of restarts count its reference encodes).
     """
-    background = {"model": "reference", "frames": 5, "stride": 1}
+    background = {"model": model, "frames": 5, "stride": 1}
     if state_dir is not None:
         background["state_dir"] = str(state_dir)
     return {"name": name, "source": {"type": "video", "path": str(clip)}, "background": background,

@@ -52,8 +52,27 @@ def test_reference_cache(server, key, reference, missing):
     assert (isinstance(answer, str) and answer == MISSING) == missing
 
 
+def test_encode_hands_streams_their_frames_features(server):
+    # streams with a feature bank: one encoder batch, each stream its own frame's host features
+    frames, _ = square_frames(3, size=(160, 128))
+    calls = [server.encode(f"s{i}", frames[i]) for i in range(3)]
+    before = asyncio.run(server.stats()).largest_batch
+
+    async def ask():
+        return await asyncio.gather(*calls)
+
+    answers = asyncio.run(ask())
+    for frame, features in zip(frames, answers):
+        for got, alone in zip(features, server.model.encode(frame[None])):
+            assert isinstance(got, np.ndarray) and got.shape[0] == 1
+            np.testing.assert_array_equal(got, alone)
+    assert asyncio.run(server.stats()).largest_batch == max(before, 3)
+
+
 def test_info_hands_streams_what_the_card_says_about_postprocessing(server):
     info = asyncio.run(server.info())
     model = server.model
     assert (info.threshold, info.temporal_mean) == (model.threshold, model.temporal_mean)
     assert info.temporal_mean == 2  # the shipped default card: 2-frame mean for new cameras
+    assert info.bank_threshold == model.bank_threshold == 0.4  # the feature bank's base
+    assert info.head == model.card.head.read_bytes() and "head" not in repr(info)

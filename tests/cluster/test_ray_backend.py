@@ -70,9 +70,12 @@ def test_file_and_rtsp_streams(local_ray, rtsp_server, tmp_path):
     assert sorted(p.name for p in (out / "file").iterdir()) == numbered(40)
     cam_lines = [x for x in jsonl(out / "cam.jsonl") if "frame" in x]
     assert len(cam_lines) == by_name["cam"].frames
-    # cluster-wide: one model actor ran every frame of both streams
+    # cluster-wide: one model actor ran every frame of both streams, and encoded the camera's
+    # feature bank (its default background model) and the file stream's reference
     [model] = report.models
-    assert model.frames == report.frames and model.reference_encodes >= 2
+    assert by_name["cam"].times.reference_encodes >= 3 + 1  # its bank: 3 frames and their median
+    assert model.frames == report.frames + by_name["cam"].times.reference_encodes
+    assert model.reference_encodes >= 1
     assert report.fps > 0 and report.restarts == {"file": 0, "cam": 0}
 
     # same YAML on the local backend: the same masks (batched ONNX runs may round differently)
@@ -82,6 +85,30 @@ def test_file_and_rtsp_streams(local_ray, rtsp_server, tmp_path):
         a = cv2.imread(str(out / "file" / name), cv2.IMREAD_UNCHANGED)
         b = cv2.imread(str(local_out / "file" / name), cv2.IMREAD_UNCHANGED)
         assert np.mean(a != b) < 0.002, name
+
+
+def test_the_default_feature_bank_runs_on_ray_with_the_masks_of_the_local_backend(local_ray,
+                                                                                 tmp_path):
+    # background.model bank (the default): the model actor encodes, the stream actor keeps the
+    # bank (persisted in state_dir) and compares each frame with it through the card's head
+    clip = write_clip(tmp_path / "clip.mp4", square_frames(40)[0])
+    out, state = tmp_path / "out", tmp_path / "state"
+    report = RayPipeline(ray_config(file_stream("cam", clip, out, state, model="bank"))).run()
+    assert report.ok, [s.error for s in report.streams]
+    [cam] = report.streams
+    assert cam.frames == 40 and cam.times.reference_encodes == 5 + 1  # the bank: 5 frames + median
+    [model] = report.models
+    assert model.frames == 40 + 5 + 1 and model.reference_encodes == 0  # features, no reference
+    assert (state / "cam" / "bank.npz").exists()
+
+    local_out = tmp_path / "local"
+    local = Pipeline(ray_config(file_stream("cam", clip, local_out, tmp_path / "local-state",
+                                            model="bank"))).run()
+    assert local.ok and local.streams[0].times.reference_encodes == 5 + 1
+    for name in numbered(40):
+        a = cv2.imread(str(out / "cam" / name), cv2.IMREAD_UNCHANGED)
+        b = cv2.imread(str(local_out / "cam" / name), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(a, b, err_msg=name)
 
 
 def test_killed_stream_actor_restarts_and_resumes(local_ray, tmp_path):

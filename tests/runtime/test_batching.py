@@ -13,6 +13,7 @@ from streamcd.runtime.batch_runner import (
     ActiveStreams,
     BatchItem,
     BatchRunner,
+    EncodeItem,
     StreamClient,
 )
 from streamcd.runtime.binding import DeviceFeatures
@@ -56,6 +57,25 @@ def test_runner_matches_frames_run_alone(model, bound, io_binding):
     if io_binding:  # references kept on the device, stacked ones uploaded
         assert all(isinstance(r.features, DeviceFeatures) for r in runner._refs.values())
         assert all(isinstance(s, DeviceFeatures) for s in runner._stacked.values())
+
+
+def test_runner_hands_out_features_for_feature_banks(model):
+    # encode items (streams with a feature bank) run as one encoder batch per input size, apart
+    # from the distance items; each gets its own frame's features, as encoded alone
+    runner = BatchRunner(model)
+    frames, big = images(3, seed=11), images(1, 320, 240, seed=12)[0]
+    batch = [EncodeItem("s0", frames[0]), BatchItem("s1", 1, frames[1], frames[2]),
+             EncodeItem("s2", frames[2]), EncodeItem("big", big)]
+    answers = runner.run(batch)
+    for item in (batch[0], batch[2], batch[3]):
+        got, alone_ = answers[batch.index(item)], model.encode(item.image[None])
+        assert isinstance(got, tuple) and len(got) == len(alone_)
+        for g, a in zip(got, alone_):
+            assert g.shape[0] == 1 and g.base is None  # a copy, not a view of the batch
+            np.testing.assert_array_equal(g, a)  # batched encodes are bit-identical on CPU
+    np.testing.assert_allclose(answers[1], alone(model, frames[2], frames[1]), atol=1e-5)
+    c = runner.counters
+    assert (c.frames, c.batches, c.reference_encodes, c.largest) == (4, 3, 1, 2)
 
 
 def test_runner_reference_cache_and_missing(model):
@@ -126,7 +146,7 @@ def test_stream_client_sends_the_reference_only_when_new():
             return MISSING
         return np.zeros((2, 2), np.float32)
 
-    client = StreamClient(call, "cam")
+    client = StreamClient(call, "cam", lambda stream, image: (image[None].astype(np.float32),))
     made = []
 
     def reference():
@@ -139,6 +159,7 @@ def test_stream_client_sends_the_reference_only_when_new():
     # new key: sent; same key: not sent; MISSING: sent again at once; next new key: sent
     assert calls == [(1, True), (1, False), (1, True), (1, False), (2, True)]
     assert len(made) == 3 and client.sent_key == 2
+    assert client.encode(image)[0].shape == (1, 8, 8, 3) and len(calls) == 5  # no reference
 
 
 def test_frame_batcher_runs_streams_together(model):
@@ -168,6 +189,28 @@ def test_frame_batcher_runs_streams_together(model):
     assert c.frames == 16 and c.largest == 2 and c.batches < 16 and c.reference_encodes == 2
 
 
+def test_frame_batcher_hands_out_features(model):
+    frames = images(2, seed=13)
+    got: dict[str, tuple] = {}
+    start = threading.Barrier(2)
+
+    def stream(name: str, image: np.ndarray) -> None:
+        client = batcher.client(name)
+        start.wait()
+        got[name] = client.encode(image)
+
+    with FrameBatcher(model, max_batch=4, max_wait_ms=200) as batcher:
+        threads = [threading.Thread(target=stream, args=(f"s{i}", f)) for i, f in enumerate(frames)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    for i, f in enumerate(frames):
+        for g, a in zip(got[f"s{i}"], model.encode(f[None])):
+            np.testing.assert_array_equal(g, a)
+    assert batcher.counters.largest == 2 and batcher.counters.reference_encodes == 0
+
+
 def test_frame_batcher_single_stream_does_not_wait(model):
     import time
 
@@ -189,19 +232,27 @@ def test_frame_batcher_errors_reach_the_caller(model):
         FrameBatcher(model, max_batch=0)
 
 
-def _pipeline(tmp_path, clips, out, max_batch: int):
+def _pipeline(clips, out, max_batch: int, background: str):
     from streamcd.config import PipelineConfig
 
     return PipelineConfig.model_validate({
         "model": {"provider": "cpu", "threads": 1, "max_batch": max_batch, "max_wait_ms": 50},
         "streams": [{"name": name, "source": {"type": "video", "path": str(clip)},
-                     "background": {"model": "reference", "frames": 5, "stride": 1},  # batching: no bank
+                     "background": {"model": background, "frames": 5, "stride": 1},
                      "sinks": [{"type": "cdnet", "dir": str(out / name)}]}
                     for name, clip in clips.items()],
     })
 
 
-def test_two_streams_batched_give_the_masks_of_unbatched(tmp_path, model, monkeypatch):
+@pytest.mark.parametrize(
+    ("background", "encodes"),
+    [
+        ("reference", 0),  # each stream's median: encoded by the runner, as a reference
+        ("bank", 2 * (5 + 1)),  # the bank's 5 frames and their median, per stream, through the runner
+    ],
+)
+def test_two_streams_batched_give_the_masks_of_unbatched(tmp_path, model, monkeypatch, caplog,
+                                                         background, encodes):
     import cv2
 
     from streamcd.pipeline import Pipeline
@@ -218,15 +269,20 @@ def test_two_streams_batched_give_the_masks_of_unbatched(tmp_path, model, monkey
             made.append(self)
 
     monkeypatch.setattr(batcher_module, "FrameBatcher", Recorded)
-    masks = {}
+    masks, reports = {}, {}
     for max_batch in (1, 4):
         out = tmp_path / f"out{max_batch}"
-        report = Pipeline(_pipeline(tmp_path, clips, out, max_batch), model).run()
+        report = Pipeline(_pipeline(clips, out, max_batch, background), model).run()
         assert report.ok and [s.frames for s in report.streams] == [30, 30]
         masks[max_batch] = {p.relative_to(out): cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
                             for p in sorted(out.rglob("*.png"))}
+        reports[max_batch] = report
     assert len(made) == 1  # max_batch 1: no batcher at all
-    assert made[0].counters.frames == 60 and made[0].counters.largest == 2
+    assert made[0].counters.frames == 60 + encodes and made[0].counters.largest == 2
+    # the same background model on both paths: the bank is built (and used) through the batcher
+    for unbatched, batched in zip(reports[1].streams, reports[4].streams):
+        assert batched.times.reference_encodes == unbatched.times.reference_encodes
+    assert "feature bank runs with" not in caplog.text  # no fallback to the median reference
     assert masks[1].keys() == masks[4].keys() and len(masks[1]) == 60
     assert sum(m.any() for m in masks[1].values()) >= 50  # the square is found, not all empty
     for name, mask in masks[1].items():

@@ -14,7 +14,7 @@ from streamcd.config import PostprocessConfig
 from streamcd.errors import ModelError, ProviderError
 from streamcd.runtime.assets import resolve_card, shipped_models, shipped_models_dir
 from streamcd.runtime.base import ChangeModel
-from streamcd.runtime.onnx_model import ModelCard, OnnxChangeModel
+from streamcd.runtime.onnx_model import ModelCard, OnnxChangeModel, OnnxHead
 from tests.conftest import square_frames
 from tests.test_processor import processor_for, run
 
@@ -257,6 +257,22 @@ def test_mismatched_features_raise_model_error(model, reference, query):
     qry = model.encode(images(query[0], *query[1:]))
     with pytest.raises(ModelError, match="compare needs reference and query features"):
         model.compare(ref, qry)
+
+
+@pytest.mark.parametrize("source", ["path", "bytes"])  # a card's file; a Ray model actor's graph
+def test_the_head_alone_compares_with_a_bank_as_the_model_does(model, source):
+    head = OnnxHead(model.card.head if source == "path" else model.card.head.read_bytes())
+    samples = model.encode(images(4, 160, 120, seed=1))  # a bank of 4 samples
+    query = model.encode(images(1, 160, 120, seed=2))
+    np.testing.assert_array_equal(head.compare_bank(samples, query),
+                                  model.compare_bank(samples, query))
+    with pytest.raises(ModelError, match="compare_bank needs bank samples"):
+        head.compare_bank(samples, model.encode(images(1, 320, 240)))
+
+
+def test_a_broken_head_graph_raises_model_error():
+    with pytest.raises(ModelError, match="cannot load the head graph received"):
+        OnnxHead(b"not onnx")
 
 
 def test_installed_package_ships_its_model():
