@@ -190,24 +190,26 @@ def test_frame_batcher_runs_streams_together(model):
 
 
 def test_frame_batcher_hands_out_features(model):
-    frames = images(2, seed=13)
-    got: dict[str, tuple] = {}
+    frames = images(8, seed=13)
+    got: dict[str, list] = {}
     start = threading.Barrier(2)
 
-    def stream(name: str, image: np.ndarray) -> None:
+    def stream(name: str, own: list[np.ndarray]) -> None:
         client = batcher.client(name)
         start.wait()
-        got[name] = client.encode(image)
+        got[name] = [client.encode(image) for image in own]
 
+    # several frames per stream: a stream the batcher has not seen yet is not waited for
     with FrameBatcher(model, max_batch=4, max_wait_ms=200) as batcher:
-        threads = [threading.Thread(target=stream, args=(f"s{i}", f)) for i, f in enumerate(frames)]
+        threads = [threading.Thread(target=stream, args=(f"s{i}", frames[i::2])) for i in range(2)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=30)
-    for i, f in enumerate(frames):
-        for g, a in zip(got[f"s{i}"], model.encode(f[None])):
-            np.testing.assert_array_equal(g, a)
+    for i in range(2):
+        for features, f in zip(got[f"s{i}"], frames[i::2], strict=True):
+            for g, a in zip(features, model.encode(f[None])):
+                np.testing.assert_array_equal(g, a)
     assert batcher.counters.largest == 2 and batcher.counters.reference_encodes == 0
 
 
