@@ -171,7 +171,7 @@ class FeatureBank:
         (BGR uint8 on the bank's grid), None without colours. A new array on every call."""
         if self.colours is None:
             return None
-        return np.median(self.colours, axis=0).astype(np.uint8)
+        return _median_uint8(self.colours)
 
     def fits(self, query: Features) -> bool:
         """Whether ``query`` has this bank's side shapes (same model and input size)."""
@@ -336,6 +336,20 @@ def _edges(image: np.ndarray) -> np.ndarray:
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
     magnitude = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0)) + np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 1))
     return cv2.dilate(magnitude, _SQUARE)
+
+
+def _median_uint8(planes: np.ndarray) -> np.ndarray:
+    """Per-element median of a stack of uint8 arrays along axis 0, as
+    ``np.median(planes, axis=0).astype(np.uint8)`` (the mean of the middle two, rounded down),
+    by an odd-even transposition sort of whole planes: ~30x faster than np.median for 8."""
+    s, n = list(planes), len(planes)
+    for r in range(n):
+        for i in range(r % 2, n - 1, 2):
+            s[i], s[i + 1] = np.minimum(s[i], s[i + 1]), np.maximum(s[i], s[i + 1])
+    m = n // 2
+    if n % 2:
+        return s[m].copy()
+    return ((s[m - 1].astype(np.uint16) + s[m]) // 2).astype(np.uint8)
 
 
 def _colour_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:

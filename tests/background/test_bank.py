@@ -237,3 +237,16 @@ def test_an_object_that_arrives_and_stays_is_not_taken_for_a_ghost():
     look = frame(12, 12, A)
     look[0][0, :, 4:8, 4:8] = B[:, None, None]
     assert min(_run(bank, look, image, 200)) == 16
+
+
+@pytest.mark.parametrize("samples", [1, 2, 3, 8, 9])
+def test_the_picture_is_the_median_of_the_colour_samples(samples):
+    rng = np.random.default_rng(samples)
+    colours = rng.integers(0, 256, (samples, 6, 5, 3), dtype=np.uint8)
+    features = (rng.standard_normal((samples, 2, 6, 5)).astype(np.float32),)
+    bank = FeatureBank(features, BankSettings(samples=samples, matches=1), base=0.4, colours=colours)
+    picture = bank.picture()
+    assert picture.dtype == np.uint8
+    np.testing.assert_array_equal(picture, np.median(colours, axis=0).astype(np.uint8))
+    picture[:] = 0  # a new array: the bank's colours are untouched
+    assert bank.colours.any()
