@@ -15,6 +15,7 @@ import numpy as np
 from ..config import TEMPORAL_MEAN_MAX, ModelConfig, TensorrtConfig
 from ..errors import ModelError
 from .assets import not_a_card, resolve_card
+from .bank_compare import BankComparer
 from .base import Features
 from .binding import BoundSession, DeviceFeatures, binding_device, feature_shapes, on_host
 from .providers import check_provider, import_ort, session_providers
@@ -152,6 +153,7 @@ class OnnxChangeModel:
         self.stride = card.stride
         self._enc_in = self._encoder.get_inputs()[0].name
         self._head_in = [i.name for i in self._head.get_inputs()]
+        self._bank_compare = BankComparer(self._head, self._head_in, allow_numpy=self.provider == "cpu")
         self.io_binding = binding_device(self.provider) != "cpu" if io_binding is None else io_binding
         self._bound: tuple[BoundSession, BoundSession] | None = None
         if self.io_binding:
@@ -229,10 +231,11 @@ class OnnxChangeModel:
         """Distance maps (samples, H/stride, W/stride) of one frame's features to each bank sample.
 
         ``samples``: per side (samples, C, h, w) host arrays; ``query``: one frame's features
-        (batch 1). The head broadcasts the frame over the samples: one run for the whole bank.
-        Safe from several stream threads at once (it only runs the head session).
+        (batch 1). The head broadcasts the frame over the samples: one run for the whole bank
+        (on CPU the same arithmetic in numpy once it agrees with the graph:
+        :mod:`.bank_compare`). Safe from several stream threads at once.
         """
-        return _compare_bank(self._head, self._head_in, samples, on_host(query))
+        return self._bank_compare(samples, on_host(query))
 
     def _checked(self, images: np.ndarray) -> np.ndarray:
         if images.ndim == 3:
@@ -268,22 +271,11 @@ class OnnxHead:
         except Exception as e:  # ORT raises its own untyped errors for corrupt graphs
             where = "the head graph received" if isinstance(graph, bytes) else str(graph)
             raise ModelError(f"ONNX Runtime cannot load {where}: {e}") from e
-        self._head_in = [i.name for i in self._head.get_inputs()]
+        self._bank_compare = BankComparer(self._head, [i.name for i in self._head.get_inputs()])
 
     def compare_bank(self, samples: Features, query: Features) -> np.ndarray:
         """As :meth:`OnnxChangeModel.compare_bank`."""
-        return _compare_bank(self._head, self._head_in, samples, query)
-
-
-def _compare_bank(head, inputs: list[str], samples: Features, query: Features) -> np.ndarray:
-    if len(samples) != len(query) or any(
-        q.shape[0] != 1 or s.shape[1:] != q.shape[1:] for s, q in zip(samples, query)
-    ):
-        raise ModelError(
-            "compare_bank needs bank samples and one frame's features of the same image "
-            f"size; got {[s.shape for s in samples]} and {[q.shape for q in query]}"
-        )
-    return head.run(None, dict(zip(inputs, (*samples, *query))))[0][:, 0]
+        return self._bank_compare(samples, query)
 
 
 def _values(features: Features | DeviceFeatures) -> tuple:

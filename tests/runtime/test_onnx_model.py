@@ -264,8 +264,9 @@ def test_the_head_alone_compares_with_a_bank_as_the_model_does(model, source):
     head = OnnxHead(model.card.head if source == "path" else model.card.head.read_bytes())
     samples = model.encode(images(4, 160, 120, seed=1))  # a bank of 4 samples
     query = model.encode(images(1, 160, 120, seed=2))
-    np.testing.assert_array_equal(head.compare_bank(samples, query),
-                                  model.compare_bank(samples, query))
+    for _ in range(2):  # the first comparison runs the graph, later ones numpy where it agrees
+        np.testing.assert_allclose(head.compare_bank(samples, query),
+                                   model.compare_bank(samples, query), atol=1e-5)
     with pytest.raises(ModelError, match="compare_bank needs bank samples"):
         head.compare_bank(samples, model.encode(images(1, 320, 240)))
 
