@@ -20,9 +20,9 @@ sample (features and colour) with the frame's with probability ``1 / subsample``
 same probability writes them into a random sample of a random 8-neighbour (spatial diffusion: a
 ghost left by an object that was in the first frames is eaten from its border). The running mean
 learns there too. Ghosts: a foreground blob whose outline is an edge of the bank's picture
-(median colours) rather than of the frame shows something the bank remembers and the scene no longer has (an
-object present in the first frames that left); its pixels replace one of their own samples with
-probability ``1 / GHOST_UPDATE`` and it is background again within a few frames. An object that
+(median colours) rather than of the frame shows something the bank remembers and the scene no
+longer has (an object present in the first frames that left); its pixels replace one of their
+own samples with probability ``1 / GHOST_UPDATE`` and it is background again within a few frames. An object that
 arrives, moving or still, has its outline in the frame and is never learnt this way (diffusion
 in feature space alone is slow: features shifted by a pixel or two no longer match). With
 ``still_update > 0``, foreground whose colour has not changed for
@@ -53,7 +53,8 @@ STILL = 30
 STILL_FRAMES = 250
 
 #: A foreground blob is a ghost when the gradient along its outline, summed, is this many times
-#: larger in the bank's picture (median colours) than in the frame (the edge belongs to what has left).
+#: larger in the bank's picture (median colours) than in the frame (the edge belongs to what has
+#: left).
 GHOST_RATIO = 1.5
 #: A ghost's pixels replace one of their own samples with probability 1 / GHOST_UPDATE per frame:
 #: with ``matches`` 2, a ghost is background again after about 2 x GHOST_UPDATE frames.
@@ -118,7 +119,7 @@ class FeatureBank:
         self._quiet: np.ndarray | None = None  # where those distances alone say background
         self._still: np.ndarray | None = None  # pixels unchanged for STILL_FRAMES frames
         self._still_frames = np.zeros(grid, np.uint16)  # frames each pixel has not changed
-        self._bank_edges: np.ndarray | None = None  # edges of the colour samples' mean, for ghosts
+        self._bank_edges: np.ndarray | None = None  # edges of the bank's picture, for ghosts
 
     @classmethod
     def from_frames(cls, features: Sequence[Features], settings: BankSettings, base: float,
