@@ -16,7 +16,7 @@ import logging
 from collections.abc import Sequence
 
 from ..cluster import import_ray
-from ..errors import ClusterError
+from ..cluster.connect import connect_ray
 from .jobs import Job, JobOutcome, run_job
 from .pool import JobObserver, ordered_outcomes, plan_progress
 
@@ -40,17 +40,7 @@ def run_ray(jobs: Sequence[Job], workers: int, address: str | None = None, force
     observer.on_start(len(jobs), to_run, progress.frames_to_run)
     owns = not ray.is_initialized()
     if owns:
-        if address:
-            log.info("connecting to Ray at %s", address)
-            try:
-                ray.init(address=address, log_to_driver=False)
-            except (ConnectionError, RuntimeError, ValueError) as e:
-                raise ClusterError(f"cannot reach the Ray cluster at {address!r}: {e}; check "
-                                   "--address (auto, HOST:6379 or ray://HOST:10001)") from e
-        else:
-            log.info("starting a local Ray instance with %d CPUs", workers)
-            ray.init(num_cpus=workers, object_store_memory=200 * 2**20, include_dashboard=False,
-                     log_to_driver=False)
+        connect_ray(ray, address, num_cpus=workers, object_store_mb=200, log_to_driver=False)
     task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(_task)
     refs = {task.remote(job, force): i for i, job in enumerate(jobs)}
     outcomes: dict[int, JobOutcome] = {}

@@ -27,6 +27,7 @@ from ..follow import RunFollower
 from ..pipeline import PipelineReport, RunObserver, StreamReport
 from ..stats import FixedWindow
 from . import import_ray
+from .connect import connect_ray
 from .model_server import ModelInfo, ModelServer, ModelStats
 from .stream_worker import StreamSnapshot, StreamWorker
 
@@ -101,7 +102,9 @@ class RayPipeline:
         ray = import_ray()
         owns_ray = not ray.is_initialized()
         if owns_ray:
-            self._connect(ray)
+            r = self.config.ray
+            connect_ray(ray, self.address, num_cpus=r.local_num_cpus,
+                        object_store_mb=r.local_object_store_mb, log_to_driver=True)
         config, temp_state = self._with_state_dir()
         try:
             follower = RunFollower(config, observer or RunObserver(), stop or threading.Event(),
@@ -113,16 +116,6 @@ class RayPipeline:
                 ray.shutdown()
             if temp_state is not None:
                 shutil.rmtree(temp_state, ignore_errors=True)
-
-    def _connect(self, ray) -> None:
-        r = self.config.ray
-        if self.address:
-            log.info("connecting to Ray at %s", self.address)
-            ray.init(address=self.address, log_to_driver=True)
-        else:
-            log.info("starting a local Ray instance")
-            ray.init(num_cpus=r.local_num_cpus, object_store_memory=r.local_object_store_mb * 2**20,
-                     include_dashboard=False, log_to_driver=True)
 
     def _with_state_dir(self) -> tuple[PipelineConfig, Path | None]:
         """Every stream needs a state dir to resume from; a run-local one when the YAML has none."""
