@@ -8,7 +8,9 @@ a pixel is the ``matches``-th smallest of those distances, so a pixel is backgro
 least ``matches`` samples look like it (waving leaves, water and flicker leave several looks).
 
 Per pixel feedback, in the spirit of SuBSENSE: a running mean of the pixel's decision distance
-says how much its own background moves; its threshold is ``max(base, dynamic_factor x mean)``.
+(seeded from the first frames, then learnt where it is background, each distance counted at
+most as ``base``) says how much its own background moves; its threshold is
+``max(base, dynamic_factor x mean)``, which learning never takes above ``dynamic_factor x base``.
 Quiet pixels keep the low base threshold, dynamic ones get a higher one. The map handed on is
 the distance scaled so that ``base`` is every pixel's threshold (``d x base / threshold``).
 Colour gate: a pixel whose colour matches ``matches`` colour samples scores 0 (the features'
@@ -283,8 +285,13 @@ class FeatureBank:
             background = background & self._quiet
         image = self._image if current else None
         if self._last is not None and current:
-            # the pixel's own background motion: learnt where it is background
-            self.mean += (self._last - self.mean) * (background * np.float32(1 / self.settings.mean_frames))
+            # the pixel's own background motion, learnt where it is background; a distance above
+            # the base counts as the base. Without that bound, an object missed under a raised
+            # threshold teaches its own distance, which raises the threshold further (a person
+            # standing still faded out of the mask); now learning keeps the threshold under
+            # dynamic_factor x base
+            learnt = np.minimum(self._last, np.float32(self.base))
+            self.mean += (learnt - self.mean) * (background * np.float32(1 / self.settings.mean_frames))
         # per grid cell: the chance to enter the bank this frame (0 for moving foreground)
         rate = background * np.float32(1 / self.settings.subsample)
         if current and self._still is not None:  # unchanged foreground: a ghost or a stopped object

@@ -87,6 +87,25 @@ def test_the_running_mean_learns_only_where_the_mask_says_background():  # (base
     assert bank.mean[0, 0] == pytest.approx(D_AB, rel=0.01) and bank.mean[0, 1] == 0.0
 
 
+def test_a_missed_object_raises_its_threshold_at_most_to_factor_x_base():
+    # the pixel's threshold starts high (mean 0.5 x 2 = 1.0), so a look 0.9 away is missed and
+    # the mask calls it background: the mean learns it, but only as the base (0.6), so the
+    # threshold settles at 2 x 0.6, not 2 x 0.9
+    settings = BankSettings(samples=2, matches=1, subsample=1_000_000, dynamic_factor=2.0,
+                            mean_frames=4, still_update=0)
+    bank = FeatureBank.from_frames([frame(1, 1, A)], settings, base=0.6, seed=0)
+    bank.mean[:] = 0.5
+    missed = unit(1, 1.351, 0)  # 0.9 from A
+    assert float(np.linalg.norm(missed - A)) == pytest.approx(0.9, abs=0.01)
+    for _ in range(40):
+        assert bank.score(frame(1, 1, missed), l2_head)[0, 0] <= 0.6  # background by the mask
+        bank.update(np.ones((1, 1), bool))
+    assert bank.mean[0, 0] == pytest.approx(0.6, rel=0.01)
+    assert bank.threshold()[0, 0] == pytest.approx(1.2, rel=0.01)
+    # a look 1.3 away is foreground again (under the unbounded rule the threshold was 1.8)
+    assert bank.score(frame(1, 1, unit(1, 6.37, 0)), l2_head)[0, 0] > 0.6
+
+
 def test_seeded_mean_is_the_median_distance_of_the_bank_frames():
     frames = [frame(1, 1, v) for v in (A, A, unit(1, 0.6, 0), A, unit(1, 0.6, 0))]
     bank = FeatureBank.from_frames(frames, BankSettings(samples=5, matches=2), base=0.5, seed=0)
