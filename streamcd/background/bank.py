@@ -17,11 +17,13 @@ Colour gate: a pixel whose colour matches ``matches`` colour samples scores 0 (t
 receptive field spreads a change a few pixels around an object; the colours take that halo off).
 
 Update, conservative and random, only where the mask says background *and* the features alone
-do too (the gate clears the mask, it never teaches the bank): each position replaces one random
-sample (features and colour) with the frame's with probability ``1 / subsample``, and with the
-same probability writes them into a random sample of a random 8-neighbour (spatial diffusion: a
-ghost left by an object that was in the first frames is eaten from its border). The running mean
-learns there too. Ghosts: a foreground blob whose outline is an edge of the bank's picture
+do too (the gate clears the mask, it never teaches the bank); the running mean learns there.
+Within ``NEAR_FOREGROUND`` cells of foreground the samples take only looks within the base (a
+raised threshold must not let the bank learn the edge of an object it half misses). Each
+position replaces one random sample (features and colour) with the frame's with probability
+``1 / subsample``, and with the same probability writes them into a random sample of a random
+8-neighbour (spatial diffusion: a ghost left by an object that was in the first frames is eaten
+from its border). Ghosts: a foreground blob whose outline is an edge of the bank's picture
 (median colours) rather than of the frame shows something the bank remembers and the scene no
 longer has (an object present in the first frames that left); its pixels replace one of their
 own samples with probability ``1 / GHOST_UPDATE`` and it is background again within a few frames. An object that
@@ -61,6 +63,8 @@ GHOST_RATIO = 1.5
 #: A ghost's pixels replace one of their own samples with probability 1 / GHOST_UPDATE per frame:
 #: with ``matches`` 2, a ghost is background again after about 2 x GHOST_UPDATE frames.
 GHOST_UPDATE = 2
+#: Within this many grid cells of foreground, only looks within the base enter the samples.
+NEAR_FOREGROUND = 4
 #: The edges of the bank's picture (slow to change) are recomputed every this many frames.
 GHOST_EDGES_EVERY = 8
 
@@ -292,6 +296,12 @@ class FeatureBank:
             # dynamic_factor x base
             learnt = np.minimum(self._last, np.float32(self.base))
             self.mean += (learnt - self.mean) * (background * np.float32(1 / self.settings.mean_frames))
+        if self._last is not None and current:
+            # next to foreground, a look beyond the base is more likely a part of the object
+            # than the background's own motion (a boat's edge on waves, a person's arm): it does
+            # not enter the samples there, or a raised threshold lets the bank learn the object
+            near = cv2.dilate(foreground.astype(np.uint8), _NEAR).astype(bool)
+            background = background & ~(near & (self._last > self.base))
         # per grid cell: the chance to enter the bank this frame (0 for moving foreground)
         rate = background * np.float32(1 / self.settings.subsample)
         if current and self._still is not None:  # unchanged foreground: a ghost or a stopped object
@@ -336,6 +346,7 @@ def _put(rng: np.random.Generator, flat: np.ndarray, values: np.ndarray,
 
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 _SQUARE = np.ones((3, 3), np.uint8)
+_NEAR = np.ones((2 * NEAR_FOREGROUND + 1, 2 * NEAR_FOREGROUND + 1), np.uint8)
 
 
 def _edges(image: np.ndarray) -> np.ndarray:

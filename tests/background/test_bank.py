@@ -106,6 +106,25 @@ def test_a_missed_object_raises_its_threshold_at_most_to_factor_x_base():
     assert bank.score(frame(1, 1, unit(1, 6.37, 0)), l2_head)[0, 0] > 0.6
 
 
+def test_next_to_foreground_only_looks_within_the_base_enter_the_samples():
+    # threshold raised to 1.0 everywhere (mean 0.5); a look 0.9 from A is background by the
+    # mask at two pixels: one beside a foreground pixel (B, 1.41 away), one far from it
+    settings = BankSettings(samples=2, matches=1, subsample=1, dynamic_factor=2.0, still_update=0,
+                            mean_frames=1_000_000)
+    bank = FeatureBank.from_frames([frame(12, 12, A)], settings, base=0.6, seed=0)
+    bank.mean[:] = 0.5
+    look = unit(1, 1.351, 0)  # 0.9 from A
+    query = frame(12, 12, A)
+    query[0][0, :, 2, 2] = B
+    query[0][0, :, 2, 3] = look  # beside the foreground
+    query[0][0, :, 9, 9] = look  # 7 cells away from it
+    scaled = bank.score(query, l2_head)
+    assert scaled[2, 2] > 0.6 and scaled[2, 3] <= 0.6 and scaled[9, 9] <= 0.6
+    bank.update(scaled <= 0.6)
+    learnt = np.isclose(bank.samples[0], look[None, :, None, None], atol=1e-6).all(axis=1).any(axis=0)
+    assert learnt[9, 9] and not learnt[2, 3]
+
+
 def test_seeded_mean_is_the_median_distance_of_the_bank_frames():
     frames = [frame(1, 1, v) for v in (A, A, unit(1, 0.6, 0), A, unit(1, 0.6, 0))]
     bank = FeatureBank.from_frames(frames, BankSettings(samples=5, matches=2), base=0.5, seed=0)
