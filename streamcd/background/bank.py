@@ -296,7 +296,6 @@ class FeatureBank:
             # dynamic_factor x base
             learnt = np.minimum(self._last, np.float32(self.base))
             self.mean += (learnt - self.mean) * (background * np.float32(1 / self.settings.mean_frames))
-        if self._last is not None and current:
             # next to foreground, a look beyond the base is more likely a part of the object
             # than the background's own motion (a boat's edge on waves, a person's arm): it does
             # not enter the samples there, or a raised threshold lets the bank learn the object
