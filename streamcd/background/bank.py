@@ -10,7 +10,7 @@ least ``matches`` samples look like it (waving leaves, water and flicker leave s
 Per pixel feedback, in the spirit of SuBSENSE: a running mean of the pixel's decision distance
 (seeded from the first frames, then learnt where it is background, each distance counted at
 most as ``base``) says how much its own background moves; its threshold is
-``max(base, dynamic_factor x mean)``, which learning never takes above ``dynamic_factor x base``.
+``max(base, dynamic_factor x mean)``, never above ``dynamic_factor x base``.
 Quiet pixels keep the low base threshold, dynamic ones get a higher one. The map handed on is
 the distance scaled so that ``base`` is every pixel's threshold (``d x base / threshold``).
 Colour gate: a pixel whose colour matches ``matches`` colour samples scores 0 (the features'
@@ -243,10 +243,11 @@ class FeatureBank:
     def seed_mean(self, features: Sequence[Features], compare: Compare) -> None:
         """Start the running mean at the median decision distance of ``features`` (the frames
         the bank was made of): each matches its own sample, so its ``matches``-th distance is
-        how far the pixel's other looks are, its background's own motion."""
+        how far the pixel's other looks are, its background's own motion. Counted at most as
+        the base, like every distance the mean learns later."""
         samples = self._float32_samples()
         decisions = np.stack([self._decision(compare(samples, f)) for f in features])
-        self.mean = np.median(decisions, axis=0).astype(np.float32)
+        self.mean = np.minimum(np.median(decisions, axis=0), self.base).astype(np.float32)
 
     def _float32_samples(self) -> Samples:
         """The samples as the head takes them (float16 storage is widened per call)."""

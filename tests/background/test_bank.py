@@ -136,6 +136,16 @@ def test_seeded_mean_is_the_median_distance_of_the_bank_frames():
     assert single.mean[0, 0] == pytest.approx(0.0, abs=1e-6)
 
 
+def test_seeded_mean_counts_a_distance_at_most_as_the_base():
+    # frames alternate A and B (1.41 apart): the median of their 2nd-smallest distances to the
+    # drawn samples is 0.71 or 1.41; seeded as the base, 0.5
+    frames = [frame(1, 1, v) for v in (A, B, A, B)]
+    bank = FeatureBank.from_frames(frames, BankSettings(samples=2, matches=2), base=0.5, seed=0)
+    bank.seed_mean(frames, l2_head)
+    assert bank.mean[0, 0] == pytest.approx(0.5)
+    assert bank.threshold()[0, 0] == pytest.approx(2 * 0.5)
+
+
 def test_foreground_never_enters_the_bank_and_background_does():
     settings = BankSettings(samples=4, matches=2, subsample=1, still_update=0)  # every background pixel updates
     # base 1.9: the features call B background too, so the mask alone decides
