@@ -162,7 +162,7 @@ class BackgroundConfig(_Schema):
     )
     image: Path | None = None
     frames: int = Field(30, ge=1, le=1000, description="frames in the median")
-    stride: int = Field(2, ge=1, description="take every stride-th frame for the median")
+    stride: int = Field(1, ge=1, description="take every stride-th frame for the median")
     median: Literal["still", "all"] = Field(
         "still",
         description="still: per pixel, the median of the half of the frames with the least "

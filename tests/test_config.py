@@ -117,7 +117,7 @@ def test_every_sink_type_loads_with_defaults_from_the_schema(tmp_path):
     assert (stream.background.init, stream.background.frames, stream.background.stride) == (
         "median",
         30,
-        2,
+        1,
     )
     assert stream.background.update_rate == 0.0 and stream.postprocess.threshold is None
 

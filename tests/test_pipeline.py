@@ -53,7 +53,7 @@ def numbered(first: int, n: int) -> list[str]:
 @pytest.mark.parametrize(
     ("frames", "background", "max_frames", "expected"),
     [
-        (5, {}, None, 5),  # shorter than the default median window (30 frames, stride 2)
+        (5, {}, None, 5),  # shorter than the default median window (30 frames, stride 1)
         (12, {"frames": 5, "stride": 2}, None, 12),  # median ready mid-clip, held frames flushed
         (40, {}, None, 40),  # the median never fills: finished at the end of the clip
         (40, {"frames": 4, "stride": 1}, 9, 9),  # --max-frames

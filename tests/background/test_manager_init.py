@@ -17,7 +17,7 @@ from streamcd.errors import ConfigError, SourceError
     ("frames", "stride", "wanted"),
     [
         (5, 2, 9),  # keeps stream frames 0, 2, 4, 6, 8
-        (30, 2, 59),  # the defaults
+        (30, 2, 59),
         (4, 1, 4),
         (1, 3, 1),  # one frame: the stride never matters
     ],
@@ -26,6 +26,17 @@ def test_frames_wanted_before_the_first_frame(frames, stride, wanted):
     manager = BackgroundManager(BackgroundConfig(frames=frames, stride=stride), "cam")
     assert (manager.frames_wanted(), manager.ready, manager.version) == (wanted, False, 0)
     assert manager.reference is None
+
+
+def test_the_default_window_is_the_first_30_frames_in_a_row():
+    # a second of video at 30 fps: something that lingers there is in fewer poses than over two
+    # seconds (the window was every 2nd frame of the first 59 before)
+    manager = BackgroundManager(BackgroundConfig(), "cam")
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (12, 16, 3), dtype=np.uint8) for _ in range(31)]
+    released = [manager.feed(n, image) for n, image in enumerate(images, 1)]
+    assert released[:29] == [[]] * 29 and released[29] == list(range(1, 31)) and released[30] == [31]
+    np.testing.assert_array_equal(manager.take_init_frames(), np.stack(images[:30]))
 
 
 def test_median_init_recovers_the_empty_scene(square):
