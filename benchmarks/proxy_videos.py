@@ -1,7 +1,7 @@
-"""Stand-ins, made from ../shared, for the two kinds of unseen video issue 16 names.
+"""Stand-ins, made from ../shared, for the kinds of unseen video issue 16 names.
 
-There is no long dynamic-background video and no "objects in view from the first frame" video
-in ../shared; this writes CDnet-layout trees (links, no copies) that imitate them:
+There is no long dynamic-background video, no "objects in view from the first frame" video and
+no video whose light changes in ../shared; this writes CDnet-layout trees (links, no copies) that imitate them:
 
 - ``startup/<video>``: each long CDnet video starting a third of the way into its temporalROI
   (its clean warm-up frames dropped), temporalROI ``1 N``: whatever is in view then (cars, a
@@ -14,6 +14,9 @@ in ../shared; this writes CDnet-layout trees (links, no copies) that imitate the
   are never foreground in any frame swaying like foliage in wind (a smooth random displacement
   field, up to ``SWAY_PX`` pixels, that drifts over about a second): a dynamic background on a
   long video, with the ground truth unchanged (the swaying parts are background).
+- ``light/<video>``: highway, office and pedestrians whole under changing light: the
+  brightness drifts between 55 % and 100 % over ``LIGHT_PERIOD`` frames (dusk, auto-exposure)
+  and a cloud takes 25 % more for 100 frames (900-999, 15-frame ramps); ground truth unchanged.
 - ``dynamic/<clip>``: each UCSD clip (water, sky, trees, crowds) played forwards and backwards
   until it is at least ``--frames`` long; the first back-and-forth is warm-up, the rest scored.
   Score them with a network that never saw UCSD.
@@ -158,6 +161,37 @@ def sway(cdnet: Path, out: Path, seed: int = 0) -> None:
                  100 * region.mean())
 
 
+#: Frames of one slow cycle of the light (from 100 % down to 55 % and back).
+LIGHT_PERIOD = 700
+#: The cloud: frames (0-based) it covers, the brightness it takes, its ramps in and out.
+CLOUD = (900, 1000, 0.25, 15)
+
+
+def _light(index: int) -> float:
+    """The brightness factor of frame ``index`` (0-based) of a ``light`` stand-in."""
+    gain = 0.775 + 0.225 * np.cos(2 * np.pi * index / LIGHT_PERIOD)
+    start, stop, depth, ramp = CLOUD
+    if start <= index < stop:
+        gain *= 1 - depth * min(1.0, (index - start) / ramp, (stop - index) / ramp)
+    return gain
+
+
+def light(cdnet: Path, out: Path) -> None:
+    for video in find_videos(cdnet):
+        if video.name == "traffic":  # like sway: the baseline videos
+            continue
+        target = out / "light" / video.name
+        numbers = list(range(1, video.count + 1))
+        _write(video.root, target, numbers, video.first)
+        for index, number in enumerate(numbers):
+            path = target / "input" / f"in{number:06d}.jpg"
+            image = cv2.imread(str(path.resolve()), cv2.IMREAD_COLOR).astype(np.float32)
+            path.unlink()
+            cv2.imwrite(str(path), np.clip(image * _light(index), 0, 255).astype(np.uint8),
+                        [cv2.IMWRITE_JPEG_QUALITY, 95])
+        log.info("light/%s: %d frames", video.name, len(numbers))
+
+
 def dynamic(ucsd: Path, out: Path, frames: int) -> None:
     converted = ucsd_to_cdnet(ucsd, out / "_ucsd")
     for video in find_videos(converted):
@@ -180,6 +214,7 @@ def main() -> None:
     startup(args.data / "cdnet2014", args.out)
     leave(args.data / "cdnet2014", args.out)
     sway(args.data / "cdnet2014", args.out)
+    light(args.data / "cdnet2014", args.out)
     dynamic(args.data / "ucsd", args.out, args.frames)
 
 

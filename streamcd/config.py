@@ -132,6 +132,10 @@ class BankConfig(_Schema):
                          "the bank holds rather than of the frame (an object that was there has "
                          "left: a ghost) are learnt within a few frames; false = ghosts heal by "
                          "diffusion alone (slowly)")
+    exposure: bool = Field(True, description="each frame's brightness is matched to the "
+                           "bank's picture (one gain per colour channel, over the whole view) "
+                           "before it is compared: a cloud, dusk or a camera's auto-exposure "
+                           "does not turn the scene into foreground; false = frames as they are")
     dtype: Literal["auto", "float32", "float16"] = Field(
         "auto", description="storage of the samples; auto: float16 when float32 would take more "
         "than 32 MB per stream (720p and up)")

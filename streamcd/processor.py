@@ -118,8 +118,10 @@ class FrameProcessor:
         size = model_input_size((w, h), self.model.multiple, self.max_side)
         t0 = time.perf_counter()
         small = to_model_input(image, size)
-        query = self.encode(small)
         bank = self.background.bank
+        if bank is not None:
+            small = bank.match_exposure(small)
+        query = self.encode(small)
         if (bank is None or not bank.fits(query) or bank.settings != self._bank_settings
                 or bank.base != self.postprocess.threshold):  # a resumed bank of other settings
             bank = self._new_bank(size)

@@ -176,3 +176,23 @@ def test_an_object_that_arrives_and_stands_still_stays_foreground(model):
         detector.apply(background)
     share = [(detector.apply(with_object)[40:80, 60:100] > 0).mean() for _ in range(1000)]
     assert min(share) > 0.8
+
+
+@pytest.mark.parametrize("gain", [0.75, 1.25])
+def test_an_exposure_change_is_not_foreground(model, gain):
+    # the camera's exposure steps (auto-exposure, a cloud) after the bank is made; the square
+    # moves through the darker or brighter scene
+    frames, masks = square_frames(60)
+    outcome = {}
+    for exposure in (True, False):
+        detector = Detector(model, background={"bank": {"exposure": exposure}})
+        for _ in range(30):
+            detector.apply(clean_background())
+        false_share, hit, union = [], 0, 0
+        for image, truth in zip(frames, masks):
+            found = detector.apply(np.clip(image * np.float32(gain), 0, 255).astype(np.uint8)) > 0
+            false_share.append((found & ~truth).mean())
+            hit, union = hit + (found & truth).sum(), union + (found | truth).sum()
+        outcome[exposure] = max(false_share), float(np.mean(false_share)), hit / union
+    assert outcome[True][0] < 0.01 and outcome[True][2] > 0.9  # matched: only the square
+    assert outcome[False][1] > 0.02 and outcome[False][2] < 0.7  # as they are: the scene lights up

@@ -13,6 +13,8 @@ most as ``base``) says how much its own background moves; its threshold is
 ``max(base, dynamic_factor x mean)``, never above ``dynamic_factor x base``.
 Quiet pixels keep the low base threshold, dynamic ones get a higher one. The map handed on is
 the distance scaled so that ``base`` is every pixel's threshold (``d x base / threshold``).
+Exposure: before it is encoded, a frame's brightness is matched to the bank's picture (one gain
+per colour channel), so clouds and auto-exposure change nothing the features see.
 Colour gate: a pixel whose colour matches ``matches`` colour samples scores 0 (the features'
 receptive field spreads a change a few pixels around an object; the colours take that halo off).
 
@@ -67,6 +69,13 @@ GHOST_UPDATE = 2
 NEAR_FOREGROUND = 4
 #: The edges of the bank's picture (slow to change) are recomputed every this many frames.
 GHOST_EDGES_EVERY = 8
+#: Exposure: a frame is rescaled when one channel's gain to the bank's picture is off by more.
+EXPOSURE_TOLERANCE = 0.03
+#: Exposure: only cells whose channels all lie in this range, in frame and picture, count (no
+#: clipped highlights, no black) ...
+WELL_EXPOSED = (16, 249)
+#: ... and of those every this-th row and column (the median of a few thousand is enough).
+EXPOSURE_STEP = 2
 
 _NEIGHBOURS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)])
 
@@ -83,6 +92,7 @@ class BankSettings:
     still_update: int = 0  # 0 = off; else stopped foreground enters a sample with probability 1/still_update
     colour_threshold: int = 30  # sum over B, G, R of |frame - sample| a colour sample matches within
     ghosts: bool = True  # foreground whose outline is an edge of the bank, not of the frame, enters fast
+    exposure: bool = True  # frames' brightness matched to the bank's picture before comparing
 
 
 class FeatureBank:
@@ -126,6 +136,7 @@ class FeatureBank:
         self._still: np.ndarray | None = None  # pixels unchanged for STILL_FRAMES frames
         self._still_frames = np.zeros(grid, np.uint16)  # frames each pixel has not changed
         self._bank_edges: np.ndarray | None = None  # edges of the bank's picture, for ghosts
+        self._exposure_picture: tuple[np.ndarray, np.ndarray] | None = None  # for match_exposure
 
     @classmethod
     def from_frames(cls, features: Sequence[Features], settings: BankSettings, base: float,
@@ -179,6 +190,32 @@ class FeatureBank:
         if self.colours is None:
             return None
         return _median_uint8(self.colours)
+
+    def match_exposure(self, image: np.ndarray) -> np.ndarray:
+        """``image`` (BGR uint8, the model's input) with its brightness matched to the bank's
+        picture: per channel, the gain is the median over well-exposed cells of picture / frame
+        (objects covering less than half the view do not move it). A clouded sun, dusk or a
+        camera's auto-exposure then changes nothing the features see, and the bank goes on
+        learning frames at its own exposure. ``image`` itself when the gains are within
+        ``EXPOSURE_TOLERANCE`` of 1, when too few cells are well exposed, without colour
+        samples, or with ``exposure: false``."""
+        if not self.settings.exposure or self.colours is None:
+            return image
+        low, high = WELL_EXPOSED
+        if self._exposure_picture is None or self.frames % GHOST_EDGES_EVERY == 0:
+            picture = np.median(self.colours[:, ::EXPOSURE_STEP, ::EXPOSURE_STEP], axis=0).astype(np.float32)
+            self._exposure_picture = picture, cv2.inRange(picture, (low,) * 3, (high,) * 3) > 0
+        picture, usable = self._exposure_picture
+        h, w = self.grid
+        frame = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)[::EXPOSURE_STEP, ::EXPOSURE_STEP]
+        usable = usable & (cv2.inRange(frame, (low,) * 3, (high,) * 3) > 0)
+        if usable.sum() < 0.1 * usable.size:
+            return image
+        gain = np.median(picture[usable] / frame[usable].astype(np.float32), axis=0)  # (3,) B, G, R
+        if np.all(np.abs(gain - 1) <= EXPOSURE_TOLERANCE):
+            return image
+        # rounded, not truncated: the bank learns these frames, and a bias would drift its picture
+        return np.clip(np.rint(image * gain.astype(np.float32)), 0, 255).astype(np.uint8)
 
     def fits(self, query: Features) -> bool:
         """Whether ``query`` has this bank's side shapes (same model and input size)."""

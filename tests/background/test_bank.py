@@ -298,3 +298,30 @@ def test_the_picture_is_the_median_of_the_colour_samples(samples):
     np.testing.assert_array_equal(picture, np.median(colours, axis=0).astype(np.uint8))
     picture[:] = 0  # a new array: the bank's colours are untouched
     assert bank.colours.any()
+
+
+def _textured_bank(exposure: bool = True) -> tuple[FeatureBank, np.ndarray]:
+    rng = np.random.default_rng(3)
+    image = rng.integers(40, 200, (24, 32, 3), dtype=np.uint8)
+    settings = BankSettings(samples=4, matches=2, exposure=exposure)
+    return FeatureBank.from_frames([frame(12, 16, A)], settings, base=0.5, seed=0, images=[image]), image
+
+
+@pytest.mark.parametrize("gain", [0.7, 0.85, 1.2])
+def test_a_frame_of_another_exposure_is_matched_to_the_bank(gain):
+    bank, image = _textured_bank()
+    other = np.clip(np.rint(image * np.float32(gain)), 0, 255).astype(np.uint8)
+    matched = bank.match_exposure(other)
+    assert matched.dtype == np.uint8 and matched.shape == image.shape
+    assert np.abs(matched.astype(int) - image).mean() < 2 < np.abs(other.astype(int) - image).mean()
+
+
+def test_a_frame_within_the_tolerance_or_mostly_clipped_is_left_as_it_is():
+    bank, image = _textured_bank()
+    close = np.clip(np.rint(image * np.float32(1.02)), 0, 255).astype(np.uint8)
+    assert bank.match_exposure(close) is close
+    white = np.full_like(image, 255)  # nothing well exposed to compare
+    assert bank.match_exposure(white) is white
+    off, image = _textured_bank(exposure=False)
+    dark = image // 2
+    assert off.match_exposure(dark) is dark
