@@ -214,8 +214,9 @@ class FeatureBank:
         gain = np.median(picture[usable] / frame[usable].astype(np.float32), axis=0)  # (3,) B, G, R
         if np.all(np.abs(gain - 1) <= EXPOSURE_TOLERANCE):
             return image
-        # rounded, not truncated: the bank learns these frames, and a bias would drift its picture
-        return np.clip(np.rint(image * gain.astype(np.float32)), 0, 255).astype(np.uint8)
+        # rounded, not truncated (OpenCV rounds and saturates): the bank learns these frames, and
+        # a bias would drift its picture
+        return cv2.multiply(image, (*gain.tolist(), 0.0))
 
     def fits(self, query: Features) -> bool:
         """Whether ``query`` has this bank's side shapes (same model and input size)."""
