@@ -67,8 +67,9 @@ GHOST_RATIO = 1.5
 GHOST_UPDATE = 2
 #: Within this many grid cells of foreground, only looks within the base enter the samples.
 NEAR_FOREGROUND = 4
-#: The edges of the bank's picture (slow to change) are recomputed every this many frames.
-GHOST_EDGES_EVERY = 8
+#: What is made of the bank's picture (slow to change: its edges for the ghost test, its colours
+#: for exposure matching) is recomputed every this many frames.
+PICTURE_EVERY = 8
 #: Exposure: a frame is rescaled when one channel's gain to the bank's picture is off by more.
 EXPOSURE_TOLERANCE = 0.03
 #: Exposure: only cells whose channels all lie in this range, in frame and picture, count (no
@@ -202,7 +203,7 @@ class FeatureBank:
         if not self.settings.exposure or self.colours is None:
             return image
         low, high = WELL_EXPOSED
-        if self._exposure_picture is None or self.frames % GHOST_EDGES_EVERY == 0:
+        if self._exposure_picture is None or self.frames % PICTURE_EVERY == 0:
             picture = np.median(self.colours[:, ::EXPOSURE_STEP, ::EXPOSURE_STEP], axis=0).astype(np.float32)
             self._exposure_picture = picture, cv2.inRange(picture, (low,) * 3, (high,) * 3) > 0
         picture, usable = self._exposure_picture
@@ -266,7 +267,7 @@ class FeatureBank:
             return None
         outline = (mask - cv2.erode(mask, _CROSS)).astype(bool)
         now = _edges(image)[outline]
-        if self._bank_edges is None or self.frames % GHOST_EDGES_EVERY == 0:
+        if self._bank_edges is None or self.frames % PICTURE_EVERY == 0:
             self._bank_edges = _edges(self.picture())
         then = self._bank_edges[outline]
         ids = labels[outline]
