@@ -171,14 +171,16 @@ def test_cli_backend_ray(local_ray, tmp_path, capsys):
 
 
 def test_killed_model_actor_restarts_and_streams_go_on(local_ray, tmp_path):
-    n = 80
+    # long enough that the streams are still running when the (asynchronous) kill lands: with 80
+    # frames they sometimes finished first, and the counters read were a fresh, idle incarnation's
+    n = 240
     clip = write_clip(tmp_path / "clip.mp4", square_frames(n)[0])
     out = tmp_path / "out"
     pipeline = RayPipeline(ray_config(file_stream("a", clip, out), file_stream("b", clip, out)))
     killed = []
 
     def kill_once(stream, count):
-        if count == 20 and not killed:
+        if count == 10 and not killed:
             killed.append(stream)
             local_ray.kill(pipeline.model_actors[0], no_restart=False)
 
