@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -47,6 +49,14 @@ def _link(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
     link_or_copy(source, target)
+
+
+def _rewrite(path: Path, change: Callable[[np.ndarray], np.ndarray], flag: int = cv2.IMREAD_COLOR) -> None:
+    """Replace the linked frame at ``path`` by ``change`` of its picture: the link is removed
+    before the file is written, so the source in ../shared is never touched. JPEG quality 95."""
+    picture = cv2.imread(str(path.resolve()), flag)
+    path.unlink()
+    cv2.imwrite(str(path), change(picture), [cv2.IMWRITE_JPEG_QUALITY, 95])
 
 
 def _write(video: Path, target: Path, order: list[int], scored_from: int) -> None:
@@ -81,6 +91,14 @@ def _cut_person(office: Path) -> tuple[np.ndarray, np.ndarray]:
     return image[box], truth[box]
 
 
+def _paste(region: tuple[slice, slice], mask: np.ndarray, value: np.ndarray | int,
+           picture: np.ndarray) -> np.ndarray:
+    """``picture`` with ``value`` (the person's pixels, or 255 in the ground truth) under
+    ``mask`` in ``region``."""
+    picture[region][mask] = value
+    return picture
+
+
 def leave(cdnet: Path, out: Path) -> None:
     person, shape = _cut_person(cdnet / "baseline" / "office")
     for video in find_videos(cdnet):
@@ -98,12 +116,9 @@ def leave(cdnet: Path, out: Path) -> None:
         region = slice(top, top + crop.shape[0]), slice(left, left + crop.shape[1])
         for new in range(1, LEAVE_FRAMES + 1):
             for kind, name, ext in (("input", "in", "jpg"), ("groundtruth", "gt", "png")):
-                path = target / kind / f"{name}{new:06d}.{ext}"
                 flag = cv2.IMREAD_COLOR if kind == "input" else cv2.IMREAD_GRAYSCALE
-                picture = cv2.imread(str(path.resolve()), flag)
-                picture[region][mask] = crop[mask] if kind == "input" else 255
-                path.unlink()
-                cv2.imwrite(str(path), picture)
+                _rewrite(target / kind / f"{name}{new:06d}.{ext}",
+                         partial(_paste, region, mask, crop[mask] if kind == "input" else 255), flag)
         log.info("leave/%s: frames %d..%d, a person in view for %d", video.name, numbers[0],
                  numbers[-1], LEAVE_FRAMES)
 
@@ -152,11 +167,10 @@ def sway(cdnet: Path, out: Path, seed: int = 0) -> None:
             blend = 0.5 - 0.5 * np.cos(np.pi * phase)
             move = SWAY_PX * weight * ((1 - blend) * fields[0] + blend * fields[1])
             maps = (grid + move).astype(np.float32)
-            path = target / "input" / f"in{number:06d}.jpg"
-            image = cv2.imread(str(path.resolve()), cv2.IMREAD_COLOR)
-            swayed = cv2.remap(image, np.ascontiguousarray(maps[..., 0]), np.ascontiguousarray(maps[..., 1]), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-            path.unlink()
-            cv2.imwrite(str(path), swayed, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            _rewrite(target / "input" / f"in{number:06d}.jpg",
+                     partial(cv2.remap, map1=np.ascontiguousarray(maps[..., 0]),
+                             map2=np.ascontiguousarray(maps[..., 1]), interpolation=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REFLECT))
         log.info("sway/%s: %d frames, %.0f%% of the picture sways", video.name, len(numbers),
                  100 * region.mean())
 
@@ -176,6 +190,11 @@ def _light(index: int) -> float:
     return gain
 
 
+def _scale(gain: float, image: np.ndarray) -> np.ndarray:
+    """``image`` with every value times ``gain``, truncated to uint8."""
+    return np.clip(image.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+
+
 def light(cdnet: Path, out: Path) -> None:
     for video in find_videos(cdnet):
         if video.name == "traffic":  # like sway: the baseline videos
@@ -184,11 +203,7 @@ def light(cdnet: Path, out: Path) -> None:
         numbers = list(range(1, video.count + 1))
         _write(video.root, target, numbers, video.first)
         for index, number in enumerate(numbers):
-            path = target / "input" / f"in{number:06d}.jpg"
-            image = cv2.imread(str(path.resolve()), cv2.IMREAD_COLOR).astype(np.float32)
-            path.unlink()
-            cv2.imwrite(str(path), np.clip(image * _light(index), 0, 255).astype(np.uint8),
-                        [cv2.IMWRITE_JPEG_QUALITY, 95])
+            _rewrite(target / "input" / f"in{number:06d}.jpg", partial(_scale, _light(index)))
         log.info("light/%s: %d frames", video.name, len(numbers))
 
 
