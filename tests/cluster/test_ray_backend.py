@@ -112,14 +112,16 @@ def test_the_default_feature_bank_runs_on_ray_with_the_masks_of_the_local_backen
 
 
 def test_killed_stream_actor_restarts_and_resumes(local_ray, tmp_path):
-    n = 150
+    # long enough that the stream is still running when the (asynchronous) kill lands: with 150
+    # frames and the kill after 30 results, a fast machine sometimes finished first (no restart)
+    n = 400
     clip = write_clip(tmp_path / "long.mp4", square_frames(n)[0])
     out = tmp_path / "out"
     pipeline = RayPipeline(ray_config(file_stream("cam", clip, out, tmp_path / "state")))
     killed = []
 
     def kill_once(stream, count):
-        if count == 30 and not killed:
+        if count == 10 and not killed:
             killed.append(count)
             local_ray.kill(pipeline.stream_actors["cam"], no_restart=False)  # as if it crashed
 
