@@ -14,6 +14,8 @@ no video whose light changes in ../shared; this writes CDnet-layout trees (links
   are never foreground in any frame swaying like foliage in wind (a smooth random displacement
   field, up to ``SWAY_PX`` pixels, that drifts over about a second): a dynamic background on a
   long video, with the ground truth unchanged (the swaying parts are background).
+- ``leaves/<video>``: the same parts churning like leaves in strong wind: a fine-grained field
+  (``LEAVES_GRAIN`` pixels) up to ``LEAVES_PX`` pixels, a new one every ``LEAVES_PERIOD`` frames.
 - ``light/<video>``: highway, office and pedestrians whole under changing light: the
   brightness drifts between 55 % and 100 % over ``LIGHT_PERIOD`` frames (dusk, auto-exposure)
   and a cloud takes 25 % more for 100 frames (900-999, 15-frame ramps); ground truth unchanged.
@@ -140,38 +142,47 @@ def _never_foreground(video) -> np.ndarray:
     return cv2.dilate(moved.astype(np.uint8), np.ones((13, 13), np.uint8)) == 0
 
 
-def _field(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+#: leaves: largest displacement (pixels), frames between two fields, the fields' grain (pixels).
+LEAVES_PX, LEAVES_PERIOD, LEAVES_GRAIN = 12.0, 2, 3.0
+
+
+def _field(rng: np.random.Generator, h: int, w: int, grain: float = 8.0) -> np.ndarray:
     """A smooth random (h, w, 2) displacement field, values in about [-1, 1]."""
     noise = rng.standard_normal((h, w, 2)).astype(np.float32)
-    smooth = cv2.GaussianBlur(noise, (0, 0), sigmaX=8)
+    smooth = cv2.GaussianBlur(noise, (0, 0), sigmaX=grain)
     return smooth / (3 * smooth.std())
 
 
-def sway(cdnet: Path, out: Path, seed: int = 0) -> None:
+def leaves(cdnet: Path, out: Path, seed: int = 1) -> None:
+    sway(cdnet, out, seed, category="leaves", px=LEAVES_PX, period=LEAVES_PERIOD, grain=LEAVES_GRAIN)
+
+
+def sway(cdnet: Path, out: Path, seed: int = 0, category: str = "sway", px: float = SWAY_PX,
+         period: int = SWAY_PERIOD, grain: float = 8.0) -> None:
     rng = np.random.default_rng(seed)
     for video in find_videos(cdnet):
         if video.name == "traffic":  # its camera already shakes
             continue
-        target = out / "sway" / video.name
+        target = out / category / video.name
         numbers = list(range(1, video.count + 1))
         _write(video.root, target, numbers, video.first)
         region = _never_foreground(video).astype(np.float32)
         weight = cv2.GaussianBlur(region, (0, 0), sigmaX=4)[..., None] * region[..., None]
         h, w = region.shape
         grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), axis=-1)
-        fields = [_field(rng, h, w), _field(rng, h, w)]
+        fields = [_field(rng, h, w, grain), _field(rng, h, w, grain)]
         for number in numbers:
-            phase = (number % SWAY_PERIOD) / SWAY_PERIOD
-            if number % SWAY_PERIOD == 0:
-                fields = [fields[1], _field(rng, h, w)]
+            phase = (number % period) / period
+            if number % period == 0:
+                fields = [fields[1], _field(rng, h, w, grain)]
             blend = 0.5 - 0.5 * np.cos(np.pi * phase)
-            move = SWAY_PX * weight * ((1 - blend) * fields[0] + blend * fields[1])
+            move = px * weight * ((1 - blend) * fields[0] + blend * fields[1])
             maps = (grid + move).astype(np.float32)
             _rewrite(target / "input" / f"in{number:06d}.jpg",
                      partial(cv2.remap, map1=np.ascontiguousarray(maps[..., 0]),
                              map2=np.ascontiguousarray(maps[..., 1]), interpolation=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_REFLECT))
-        log.info("sway/%s: %d frames, %.0f%% of the picture sways", video.name, len(numbers),
+        log.info("%s/%s: %d frames, %.0f%% of the picture moves", category, video.name, len(numbers),
                  100 * region.mean())
 
 
@@ -229,6 +240,7 @@ def main() -> None:
     startup(args.data / "cdnet2014", args.out)
     leave(args.data / "cdnet2014", args.out)
     sway(args.data / "cdnet2014", args.out)
+    leaves(args.data / "cdnet2014", args.out)
     light(args.data / "cdnet2014", args.out)
     dynamic(args.data / "ucsd", args.out, args.frames)
 

@@ -4,6 +4,7 @@
 #   startup/<video>  the long CDnet videos from a third into their temporalROI (no clean warm-up)
 #   leave/<video>    highway, pedestrians, traffic with a person in view for the first 150 frames
 #   sway/<video>     highway, office, pedestrians whole, what is never foreground swaying (8 px)
+#   leaves/<video>   the same churning like leaves in strong wind (fine grain, 12 px, every 2 frames)
 #   light/<video>    highway, office, pedestrians whole, brightness drifting 55-100 % and a cloud
 #   dynamic/<clip>   the 18 UCSD clips (water, sky, crowds) played back and forth, >= 300 frames
 # streamcd scores each CDnet-derived video with the network trained without that video
@@ -27,7 +28,7 @@ fi
 for video in highway office pedestrians traffic; do
   videos=(startup/$video)
   [ "$video" = office ] || videos+=(leave/$video)
-  [ "$video" = traffic ] || videos+=(sway/$video light/$video)
+  [ "$video" = traffic ] || videos+=(sway/$video leaves/$video light/$video)
   streamcd bench cdnet --dataset "$PROXY" --videos "${videos[@]}" --methods streamcd \
       --model "$(card "$NETS$video")" --out "$OUT/lovo-$video"
 done

@@ -80,3 +80,25 @@ def test_sway_moves_only_what_is_never_foreground_and_keeps_the_ground_truth(pro
                               read(source / "groundtruth" / truth, cv2.IMREAD_GRAYSCALE))
     assert np.mean(far) > 5  # the textured background sways
     assert max(near) < 3  # what moves (and around it) is only re-encoded
+
+
+def test_leaves_churn_faster_than_sway_and_keep_the_ground_truth(proxy, cdnet, tmp_path):
+    proxy.sway(cdnet, tmp_path / "out")
+    proxy.leaves(cdnet, tmp_path / "out")
+    source = cdnet / "baseline" / "cam"
+
+    def churn(category: str) -> tuple[float, float]:
+        folder = tmp_path / "out" / category / "cam"
+        frames = [read(folder / "input" / f"in{n:06d}.jpg") for n in range(1, FRAMES + 1)]
+        step = np.mean([np.abs(b - a)[:8].mean() for a, b in zip(frames, frames[1:])])
+        near = max(np.abs(f - read(source / "input" / f"in{n:06d}.jpg"))[20:28, 16:48].mean()
+                   for n, f in enumerate(frames, 1))
+        return step, near
+
+    sway_step, sway_near = churn("sway")
+    leaves_step, leaves_near = churn("leaves")
+    assert leaves_step > 2 * sway_step  # a new fine-grained field every 2 frames
+    assert max(sway_near, leaves_near) < 3  # what moves (and around it) is only re-encoded
+    truth = f"gt{FRAMES:06d}.png"
+    assert np.array_equal(read(tmp_path / "out" / "leaves" / "cam" / "groundtruth" / truth, cv2.IMREAD_GRAYSCALE),
+                          read(source / "groundtruth" / truth, cv2.IMREAD_GRAYSCALE))
