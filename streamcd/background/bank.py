@@ -8,7 +8,7 @@ a pixel is the ``matches``-th smallest of those distances, so a pixel is backgro
 least ``matches`` samples look like it (waving leaves, water and flicker leave several looks).
 
 Per pixel feedback, in the spirit of SuBSENSE: a running mean of the pixel's decision distance
-(seeded from the first frames, then learnt where it is background, each distance counted at
+(seeded with its smallest over the first frames, then learnt where it is background, each distance counted at
 most as ``base``) says how much its own background moves; its threshold is
 ``max(base, dynamic_factor x mean)``, never above ``dynamic_factor x base``.
 Quiet pixels keep the low base threshold, dynamic ones get a higher one. The map handed on is
@@ -280,13 +280,17 @@ class FeatureBank:
         return ghost[labels]
 
     def seed_mean(self, features: Sequence[Features], compare: Compare) -> None:
-        """Start the running mean at the median decision distance of ``features`` (the frames
-        the bank was made of): each matches its own sample, so its ``matches``-th distance is
-        how far the pixel's other looks are, its background's own motion. Counted at most as
-        the base, like every distance the mean learns later."""
+        """Start the running mean at the smallest decision distance of ``features`` (the frames
+        the bank was made of), counted at most as the base like every distance the mean learns
+        later. Each frame matches its own sample, so its ``matches``-th distance is how far the
+        pixel's other looks are. Only a background that moves in every one of the first frames
+        (swaying, a shaking camera) starts with a raised threshold; something in front of it
+        that is still now and then (a person reading, fidgeting) starts quiet, and is not taken
+        for moving background (the median of those distances was: a reader was missed for
+        hundreds of frames)."""
         samples = self._float32_samples()
         decisions = np.stack([self._decision(compare(samples, f)) for f in features])
-        self.mean = np.minimum(np.median(decisions, axis=0), self.base).astype(np.float32)
+        self.mean = np.minimum(decisions.min(axis=0), self.base).astype(np.float32)
 
     def _float32_samples(self) -> Samples:
         """The samples as the head takes them (float16 storage is widened per call)."""

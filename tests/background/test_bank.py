@@ -125,21 +125,24 @@ def test_next_to_foreground_only_looks_within_the_base_enter_the_samples():
     assert learnt[9, 9] and not learnt[2, 3]
 
 
-def test_seeded_mean_is_the_median_distance_of_the_bank_frames():
-    frames = [frame(1, 1, v) for v in (A, A, unit(1, 0.6, 0), A, unit(1, 0.6, 0))]
-    bank = FeatureBank.from_frames(frames, BankSettings(samples=5, matches=2), base=0.5, seed=0)
+def test_seeded_mean_is_the_smallest_distance_of_the_bank_frames():
+    # five frames, all in the bank: A twice, then looks further and further from the others.
+    # 2nd-smallest distances: A 0, A 0, N 0.54, B 0.99, C 1.41: the median would seed 0.54
+    near = unit(1, 0.6, 0)
+    frames = [frame(1, 1, v) for v in (A, A, near, B, C)]
+    bank = FeatureBank.from_frames(frames, BankSettings(samples=5, matches=2), base=2.0, seed=0)
+    decisions = [bank._decision(l2_head(bank.samples, f))[0, 0] for f in frames]
+    assert np.median(decisions) == pytest.approx(float(np.linalg.norm(A - near)), rel=1e-5)
     bank.seed_mean(frames, l2_head)
-    # each frame matches itself; its 2nd smallest distance is 0 for all five (A and near come twice)
     assert bank.mean[0, 0] == pytest.approx(0.0, abs=1e-6)
-    single = FeatureBank.from_frames(frames[:3], BankSettings(samples=3, matches=2), base=0.5, seed=0)
-    single.seed_mean(frames[:3], l2_head)  # A, A, near: distances 0, 0, |near - A|
-    assert single.mean[0, 0] == pytest.approx(0.0, abs=1e-6)
+    assert bank.threshold()[0, 0] == pytest.approx(2.0)
 
 
 def test_seeded_mean_counts_a_distance_at_most_as_the_base():
-    # frames alternate A and B (1.41 apart): the median of their 2nd-smallest distances to the
-    # drawn samples is 0.71 or 1.41; seeded as the base, 0.5
-    frames = [frame(1, 1, v) for v in (A, B, A, B)]
+    # four mutually orthogonal looks, two samples, two matches: every frame is 1.41 from one
+    # sample at least, so the smallest 2nd distance is 1.41, counted as the base (0.5)
+    looks = [unit(*np.eye(4)[i]) for i in range(4)]
+    frames = [frame(1, 1, v) for v in looks]
     bank = FeatureBank.from_frames(frames, BankSettings(samples=2, matches=2), base=0.5, seed=0)
     bank.seed_mean(frames, l2_head)
     assert bank.mean[0, 0] == pytest.approx(0.5)
