@@ -8,8 +8,8 @@ a pixel is the ``matches``-th smallest of those distances, so a pixel is backgro
 least ``matches`` samples look like it (waving leaves, water and flicker leave several looks).
 
 Per pixel feedback, in the spirit of SuBSENSE: a running mean of the pixel's decision distance
-(seeded with its smallest over the first frames, then learnt where it is background, each distance counted at
-most as ``base``) says how much its own background moves; its threshold is
+(seeded with its smallest over the first frames, then learnt where it is background, each
+distance counted at most as ``base``) says how much its own background moves; its threshold is
 ``max(base, dynamic_factor x mean)``, never above ``dynamic_factor x base``.
 Quiet pixels keep the low base threshold, dynamic ones get a higher one. The map handed on is
 the distance scaled so that ``base`` is every pixel's threshold (``d x base / threshold``).
