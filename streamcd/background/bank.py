@@ -289,8 +289,10 @@ class FeatureBank:
         for moving background (the median of those distances was: a reader was missed for
         hundreds of frames)."""
         samples = self._float32_samples()
-        decisions = np.stack([self._decision(compare(samples, f)) for f in features])
-        self.mean = np.minimum(decisions.min(axis=0), self.base).astype(np.float32)
+        smallest = np.full(self.grid, self.base, np.float32)  # a running minimum: no stack of frames
+        for f in features:
+            np.minimum(smallest, self._decision(compare(samples, f)), out=smallest)
+        self.mean = smallest
 
     def _float32_samples(self) -> Samples:
         """The samples as the head takes them (float16 storage is widened per call)."""
