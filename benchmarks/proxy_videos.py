@@ -129,6 +129,8 @@ def leave(cdnet: Path, out: Path) -> None:
 SWAY_PX = 8.0
 #: Frames between two independent displacement fields (blended in between).
 SWAY_PERIOD = 12
+#: Size (pixels, the smoothing's sigma) of the patches that move together.
+SWAY_GRAIN = 8.0
 
 
 def _never_foreground(video) -> np.ndarray:
@@ -146,7 +148,7 @@ def _never_foreground(video) -> np.ndarray:
 LEAVES_PX, LEAVES_PERIOD, LEAVES_GRAIN = 12.0, 2, 3.0
 
 
-def _field(rng: np.random.Generator, h: int, w: int, grain: float = 8.0) -> np.ndarray:
+def _field(rng: np.random.Generator, h: int, w: int, grain: float) -> np.ndarray:
     """A smooth random (h, w, 2) displacement field, values in about [-1, 1]."""
     noise = rng.standard_normal((h, w, 2)).astype(np.float32)
     smooth = cv2.GaussianBlur(noise, (0, 0), sigmaX=grain)
@@ -158,7 +160,7 @@ def leaves(cdnet: Path, out: Path, seed: int = 1) -> None:
 
 
 def sway(cdnet: Path, out: Path, seed: int = 0, category: str = "sway", px: float = SWAY_PX,
-         period: int = SWAY_PERIOD, grain: float = 8.0) -> None:
+         period: int = SWAY_PERIOD, grain: float = SWAY_GRAIN) -> None:
     rng = np.random.default_rng(seed)
     for video in find_videos(cdnet):
         if video.name == "traffic":  # its camera already shakes
