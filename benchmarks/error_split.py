@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from streamcd.bench.evaluate import RESULT_NAME, read_groundtruth, read_result
+from streamcd.bench.evaluate import frame_range, scored_frames
 from streamcd.bench.scoring import FOREGROUND, GT_MOTION, GT_STATIC, Confusion, confusion_of
 from streamcd.cdnet_layout import CdnetVideo, find_videos
 
@@ -63,13 +63,9 @@ class ErrorSplit:
 
 def split_video(video: CdnetVideo, results: Path, near: int) -> ErrorSplit:
     """The error split of ``results/bin%06d.png`` over ``video``'s temporalROI."""
-    total, fp_near, roi = Confusion(0, 0, 0, 0), 0, None
+    total, fp_near = Confusion(0, 0, 0, 0), 0
     reach = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * near + 1, 2 * near + 1))
-    for n in range(video.first, video.last + 1):
-        gt = read_groundtruth(video.groundtruth_path(n))
-        if roi is None:
-            roi = video.roi_mask((gt.shape[1], gt.shape[0]))
-        result = read_result(results / RESULT_NAME.format(n))
+    for _, result, gt, roi in scored_frames(video, results, *frame_range(video)):
         total = total + confusion_of(result, gt, roi)
         beside = cv2.dilate((gt == GT_MOTION).astype(np.uint8), reach).astype(bool)
         fp_near += int(np.count_nonzero((result == FOREGROUND) & roi & (gt == GT_STATIC) & beside))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -185,6 +185,33 @@ def read_result(path: Path) -> np.ndarray:
     return mask
 
 
+def frame_range(video: CdnetVideo, frames: tuple[int, int] | None = None) -> tuple[int, int]:
+    """``frames`` (first, last inclusive), by default the video's temporalROI, checked against
+    the frames the video has."""
+    first, last = frames if frames is not None else (video.first, video.last)
+    if not 1 <= first <= last <= video.count:
+        raise DatasetError(
+            f"{video.key}: cannot score frames {first}..{last}; the video has frames "
+            f"1..{video.count} (temporalROI {video.first}..{video.last})"
+        )
+    return first, last
+
+
+def scored_frames(
+    video: CdnetVideo, results_dir: Path, first: int, last: int
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """``(n, prediction, ground truth, ROI)`` for each frame ``first..last`` of ``video`` and its
+    ``results_dir/bin%06d.png``: the frames a score is made of (only those are read)."""
+    if not results_dir.is_dir():
+        raise DatasetError(f"{video.key}: results folder {results_dir} not found")
+    roi = None
+    for n in range(first, last + 1):
+        gt = read_groundtruth(video.groundtruth_path(n))
+        if roi is None:
+            roi = video.roi_mask((gt.shape[1], gt.shape[0]))
+        yield n, read_result(results_dir / RESULT_NAME.format(n)), gt, roi
+
+
 def score_video(
     video: CdnetVideo, results_dir: str | Path, frames: tuple[int, int] | None = None
 ) -> VideoScore:
@@ -193,22 +220,9 @@ def score_video(
     ``frames`` defaults to the video's temporalROI; pass ``video.heldout_range()`` to score the
     held-out test frames only. Frames outside the range are neither read nor required.
     """
-    results_dir = Path(results_dir)
-    first, last = frames if frames is not None else (video.first, video.last)
-    if not 1 <= first <= last <= video.count:
-        raise DatasetError(
-            f"{video.key}: cannot score frames {first}..{last}; the video has frames "
-            f"1..{video.count} (temporalROI {video.first}..{video.last})"
-        )
-    if not results_dir.is_dir():
-        raise DatasetError(f"{video.key}: results folder {results_dir} not found")
+    first, last = frame_range(video, frames)
     total = Confusion(0, 0, 0, 0)
-    roi = None
-    for n in range(first, last + 1):
-        gt = read_groundtruth(video.groundtruth_path(n))
-        if roi is None:
-            roi = video.roi_mask((gt.shape[1], gt.shape[0]))
-        prediction = read_result(results_dir / RESULT_NAME.format(n))
+    for n, prediction, gt, roi in scored_frames(video, Path(results_dir), first, last):
         try:
             total = total + confusion_of(prediction, gt, roi)
         except DatasetError as e:
