@@ -10,7 +10,10 @@ least ``matches`` samples look like it (waving leaves, water and flicker leave s
 Per pixel feedback, in the spirit of SuBSENSE: a running mean of the pixel's decision distance
 (seeded with its smallest over the first frames, then learnt where it is background, each
 distance counted at most as ``base``) says how much its own background moves; its threshold is
-``max(base, dynamic_factor x mean)``, never above ``dynamic_factor x base``.
+``max(base, dynamic_factor x mean)``, never above ``dynamic_factor x base``. A pixel whose mask
+blinks (flips between foreground and background from frame to frame, as the edges of a shaking
+camera's view do) also learns while foreground, in proportion to how often it blinks: a
+background that moves so much it is foreground half the time still raises its threshold.
 Quiet pixels keep the low base threshold, dynamic ones get a higher one. The map handed on is
 the distance scaled so that ``base`` is every pixel's threshold (``d x base / threshold``).
 Exposure: before it is encoded, a frame's brightness is matched to the bank's picture (one gain
@@ -110,7 +113,7 @@ class FeatureBank:
 
     def __init__(self, samples: Samples, settings: BankSettings, base: float,
                  mean: np.ndarray | None = None, frames: int = 0, seed: int | None = None,
-                 colours: np.ndarray | None = None):
+                 colours: np.ndarray | None = None, blink: np.ndarray | None = None):
         if len(samples) == 0 or any(s.ndim != 4 or s.shape[0] != settings.samples for s in samples):
             raise ValueError(f"samples must be per side (samples={settings.samples}, C, h, w) arrays, "
                              f"got {[s.shape for s in samples]}")
@@ -123,6 +126,10 @@ class FeatureBank:
         self.mean = np.zeros(grid, np.float32) if mean is None else mean.astype(np.float32)
         if self.mean.shape != grid:
             raise ValueError(f"mean map is {self.mean.shape}, the bank's grid is {grid}")
+        #: per pixel, the running rate of mask flips per frame (0: steady, 1: flips every frame)
+        self.blink = np.zeros(grid, np.float32) if blink is None else blink.astype(np.float32)
+        if self.blink.shape != grid:
+            raise ValueError(f"blink map is {self.blink.shape}, the bank's grid is {grid}")
         if colours is not None and colours.shape != (settings.samples, *grid, 3):
             raise ValueError(f"colour samples are {colours.shape}, expected "
                              f"{(settings.samples, *grid, 3)}")
@@ -136,6 +143,7 @@ class FeatureBank:
         self._quiet: np.ndarray | None = None  # where those distances alone say background
         self._still: np.ndarray | None = None  # pixels unchanged for STILL_FRAMES frames
         self._still_frames = np.zeros(grid, np.uint16)  # frames each pixel has not changed
+        self._foreground: np.ndarray | None = None  # the mask update() saw last, for blinks
         self._bank_edges: np.ndarray | None = None  # edges of the bank's picture, for ghosts
         self._exposure_picture: tuple[np.ndarray, np.ndarray] | None = None  # for match_exposure
 
@@ -183,7 +191,7 @@ class FeatureBank:
     @property
     def nbytes(self) -> int:
         colours = 0 if self.colours is None else self.colours.nbytes
-        return sum(s.nbytes for s in self.samples) + self.mean.nbytes + colours
+        return sum(s.nbytes for s in self.samples) + self.mean.nbytes + self.blink.nbytes + colours
 
     def picture(self) -> np.ndarray | None:
         """What the bank holds as background: the per-pixel median of its colour samples
@@ -334,14 +342,24 @@ class FeatureBank:
             # bank the object, and raise the threshold around it, frame after frame)
             background = background & self._quiet
         image = self._image if current else None
+        mean_rate = np.float32(1 / self.settings.mean_frames)
+        if current:
+            if self._foreground is not None:
+                self.blink += ((foreground != self._foreground) - self.blink) * mean_rate
+            self._foreground = foreground
         if self._last is not None and current:
             # the pixel's own background motion, learnt where it is background; a distance above
             # the base counts as the base. Without that bound, an object missed under a raised
             # threshold teaches its own distance, which raises the threshold further (a person
             # standing still faded out of the mask); now learning keeps the threshold under
-            # dynamic_factor x base
+            # dynamic_factor x base. Foreground teaches it too, as much as the pixel blinks
+            # (twice the flip rate: a pixel that is foreground at random half the time flips
+            # every other frame and learns as if background): a camera that shakes from the
+            # first frame has its edges foreground too often to learn otherwise, while an object
+            # that comes and stays flips twice and teaches next to nothing
+            weight = np.where(background, np.float32(1), np.minimum(np.float32(1), 2 * self.blink))
             learnt = np.minimum(self._last, np.float32(self.base))
-            self.mean += (learnt - self.mean) * (background * np.float32(1 / self.settings.mean_frames))
+            self.mean += (learnt - self.mean) * (weight * mean_rate)
             # next to foreground, a look beyond the base is more likely a part of the object
             # than the background's own motion (a boat's edge on waves, a person's arm): it does
             # not enter the samples there, or a raised threshold lets the bank learn the object

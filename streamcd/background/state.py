@@ -162,14 +162,14 @@ class StateStore:
 
 
 def dump_bank(bank: FeatureBank, version: int) -> bytes:
-    """The bank's samples, running mean and settings as .npz bytes, tagged with ``version``."""
+    """The bank's samples, running mean, blink map and settings as .npz bytes, tagged with ``version``."""
     buffer = io.BytesIO()
     arrays = {f"side{i}": s for i, s in enumerate(bank.samples)}
     meta = {"version": version, "frames": bank.frames, "base": bank.base,
             "settings": asdict(bank.settings)}
     if bank.colours is not None:
         arrays["colours"] = bank.colours
-    np.savez(buffer, mean=bank.mean, meta=np.array(json.dumps(meta)), **arrays)
+    np.savez(buffer, mean=bank.mean, blink=bank.blink, meta=np.array(json.dumps(meta)), **arrays)
     return buffer.getvalue()
 
 
@@ -180,8 +180,10 @@ def load_bank(data: bytes) -> tuple[FeatureBank, int]:
         sides = sorted((k for k in npz.files if k.startswith("side")), key=lambda k: int(k[4:]))
         samples = tuple(np.array(npz[k]) for k in sides)
         colours = np.array(npz["colours"]) if "colours" in npz.files else None
+        blink = np.array(npz["blink"]) if "blink" in npz.files else None  # older files: none yet
         bank = FeatureBank(samples, BankSettings(**meta["settings"]), meta["base"],
-                           mean=np.array(npz["mean"]), frames=int(meta["frames"]), colours=colours)
+                           mean=np.array(npz["mean"]), frames=int(meta["frames"]), colours=colours,
+                           blink=blink)
     return bank, int(meta["version"])
 
 

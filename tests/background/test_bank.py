@@ -87,6 +87,25 @@ def test_the_running_mean_learns_only_where_the_mask_says_background():  # (base
     assert bank.mean[0, 0] == pytest.approx(D_AB, rel=0.01) and bank.mean[0, 1] == 0.0
 
 
+def test_a_pixel_that_blinks_learns_its_mean_while_foreground_and_a_steady_one_does_not():
+    # left pixel: foreground (B, far from the bank's A) every other frame, background (A) between,
+    # as a shaking camera's edge; right pixel: foreground (B) in every frame, as a car that stays.
+    # Learning only where background, the left pixel would learn nothing but A's distance 0
+    settings = BankSettings(samples=2, matches=1, subsample=1_000_000, dynamic_factor=3.0,
+                            mean_frames=4, still_update=0)
+    bank = FeatureBank.from_frames([frame(1, 2, A)], settings, base=0.6, seed=0)
+    for i in range(40):
+        query = frame(1, 2, B)
+        if i % 2:
+            query[0][0, :, 0, 0] = A
+        bank.score(query, l2_head)
+        bank.update(np.array([[bool(i % 2), False]]))
+    assert bank.blink[0, 0] > 0.95 and bank.blink[0, 1] == 0.0
+    # the foreground frames count as the base (0.6), the background ones as 0: a mean near 0.3
+    assert 0.2 < bank.mean[0, 0] < 0.45 and bank.mean[0, 1] == 0.0
+    assert bank.threshold()[0, 0] > bank.threshold()[0, 1] == pytest.approx(0.6)
+
+
 def test_a_missed_object_raises_its_threshold_at_most_to_factor_x_base():
     # the pixel's threshold starts high (mean 0.5 x 2 = 1.0), so a look 0.9 away is missed and
     # the mask calls it background: the mean learns it, but only as the base (0.6), so the
@@ -206,12 +225,14 @@ def test_bad_shapes_are_refused():
 def test_bank_round_trips_through_its_file_format():
     bank = FeatureBank.from_frames([frame(3, 5, A), frame(3, 5, B)], BankSettings(samples=3), base=0.42, seed=3)
     bank.mean[:] = np.arange(15, dtype=np.float32).reshape(3, 5)
+    bank.blink[:] = np.linspace(0, 1, 15, dtype=np.float32).reshape(3, 5)
     bank.frames = 17
     loaded, version = load_bank(dump_bank(bank, version=9))
     assert version == 9 and loaded.base == pytest.approx(0.42) and loaded.frames == 17
     assert loaded.settings == bank.settings
     np.testing.assert_array_equal(loaded.samples[0], bank.samples[0])
     np.testing.assert_array_equal(loaded.mean, bank.mean)
+    np.testing.assert_array_equal(loaded.blink, bank.blink)
 
 
 def test_unchanged_foreground_is_absorbed_and_moving_foreground_is_not():

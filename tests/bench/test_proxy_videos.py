@@ -7,6 +7,7 @@ tests need nothing from ../shared.
 from __future__ import annotations
 
 import importlib.util
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -90,7 +91,7 @@ def test_leaves_churn_faster_than_sway_and_keep_the_ground_truth(proxy, cdnet, t
     def churn(category: str) -> tuple[float, float]:
         folder = tmp_path / "out" / category / "cam"
         frames = [read(folder / "input" / f"in{n:06d}.jpg") for n in range(1, FRAMES + 1)]
-        step = np.mean([np.abs(b - a)[:8].mean() for a, b in zip(frames, frames[1:])])
+        step = np.mean([np.abs(b - a)[:8].mean() for a, b in pairwise(frames)])
         near = max(np.abs(f - read(source / "input" / f"in{n:06d}.jpg"))[20:28, 16:48].mean()
                    for n, f in enumerate(frames, 1))
         return step, near
