@@ -22,7 +22,8 @@ Colour gate: a pixel whose colour matches ``matches`` colour samples scores 0 (t
 receptive field spreads a change a few pixels around an object; the colours take that halo off).
 
 Update, conservative and random, only where the mask says background *and* the features alone
-do too (the gate clears the mask, it never teaches the bank); the running mean learns there.
+do too (the gate clears the mask, it never teaches the bank); the running mean learns there
+(and where foreground, weighted by how often the pixel blinks).
 Within ``NEAR_FOREGROUND`` cells of foreground the samples take only looks within the base (a
 raised threshold must not let the bank learn the edge of an object it half misses). Each
 position replaces one random sample (features and colour) with the frame's with probability
