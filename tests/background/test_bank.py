@@ -7,6 +7,8 @@ tested in tests/test_pipeline.py and tests/test_detector.py.
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 
@@ -233,6 +235,18 @@ def test_bank_round_trips_through_its_file_format():
     np.testing.assert_array_equal(loaded.samples[0], bank.samples[0])
     np.testing.assert_array_equal(loaded.mean, bank.mean)
     np.testing.assert_array_equal(loaded.blink, bank.blink)
+
+
+def test_a_bank_file_saved_before_the_blink_map_loads_with_an_empty_one():
+    bank = FeatureBank.from_frames([frame(2, 3, A)], BankSettings(samples=2), base=0.5, seed=0)
+    bank.mean[:] = 0.25
+    with np.load(io.BytesIO(dump_bank(bank, version=1))) as npz:
+        older = {k: npz[k] for k in npz.files if k != "blink"}
+    buffer = io.BytesIO()
+    np.savez(buffer, **older)
+    loaded, _ = load_bank(buffer.getvalue())
+    assert loaded.blink.shape == (2, 3) and not loaded.blink.any()
+    np.testing.assert_array_equal(loaded.mean, bank.mean)
 
 
 def test_unchanged_foreground_is_absorbed_and_moving_foreground_is_not():
