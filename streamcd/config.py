@@ -136,6 +136,9 @@ class BankConfig(_Schema):
                            "bank's picture (one gain per colour channel, over the whole view) "
                            "before it is compared: a cloud, dusk or a camera's auto-exposure "
                            "does not turn the scene into foreground; false = frames as they are")
+    align: bool = Field(True, description="a frame shifted by a cell of the bank's grid or more "
+                        "against the bank's picture (a shaking camera) is moved back before it is "
+                        "compared, and the mask moved onto the frame; false = frames as they are")
     dtype: Literal["auto", "float32", "float16"] = Field(
         "auto", description="storage of the samples; auto: float16 when float32 would take more "
         "than 32 MB per stream (720p and up)")

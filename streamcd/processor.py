@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from .background import BackgroundManager
+from .background.align import Shift, aligned, shifted
 from .background.bank import BankSettings, FeatureBank
 from .config import BANK_THRESHOLD
 from .frames import Frame, Result, StreamEvent
@@ -119,13 +120,16 @@ class FrameProcessor:
         t0 = time.perf_counter()
         small = to_model_input(image, size)
         bank = self.background.bank
+        shift = Shift()
         if bank is not None:
-            small = bank.match_exposure(small)
+            small, shift = bank.align(bank.match_exposure(small))
         query = self.encode(small)
         if (bank is None or not bank.fits(query) or bank.settings != self._bank_settings
                 or bank.base != self.postprocess.threshold):  # a resumed bank of other settings
             bank = self._new_bank(size)
         dist = bank.score(query, self.head.compare_bank, small)
+        if shift:  # the change back onto the frame
+            dist = shifted(dist, shift.scaled(dist.shape[1] / small.shape[1]))
         self.times.inference += time.perf_counter() - t0
         return to_frame_size(dist, (w, h))
 
@@ -140,6 +144,8 @@ class FrameProcessor:
             inputs, features = [reference_input], [center]
         else:
             inputs = [to_model_input(f, size) for f in frames]
+            if self._bank_settings.align:  # a camera shaking from the start: one place, one sample
+                inputs = aligned(reference_input, inputs, min_shift=self.model.stride)
             features = [self.encode(f) for f in inputs]
             self.times.reference_encodes += len(features)
         config = self.background.config.bank

@@ -18,6 +18,8 @@ Quiet pixels keep the low base threshold, dynamic ones get a higher one. The map
 the distance scaled so that ``base`` is every pixel's threshold (``d x base / threshold``).
 Exposure: before it is encoded, a frame's brightness is matched to the bank's picture (one gain
 per colour channel), so clouds and auto-exposure change nothing the features see.
+Camera shake: a frame shifted against the bank's picture by a grid cell or more is moved back
+before it is encoded (phase correlation, :mod:`.align`), and its change map moved onto the frame.
 Colour gate: a pixel whose colour matches ``matches`` colour samples scores 0 (the features'
 receptive field spreads a change a few pixels around an object; the colours take that halo off).
 
@@ -49,6 +51,7 @@ import numpy as np
 
 from ..runtime.base import Features
 from ..runtime.geometry import to_model_input
+from .align import Shift, ShiftFinder, shifted
 
 #: Per side a (samples, channels, h, w) array; side 0 has the distance map's grid.
 Samples = tuple[np.ndarray, ...]
@@ -98,6 +101,7 @@ class BankSettings:
     colour_threshold: int = 30  # sum over B, G, R of |frame - sample| a colour sample matches within
     ghosts: bool = True  # foreground whose outline is an edge of the bank, not of the frame, enters fast
     exposure: bool = True  # frames' brightness matched to the bank's picture before comparing
+    align: bool = True  # frames shifted by a cell or more (camera shake) moved onto the bank's picture
 
 
 class FeatureBank:
@@ -147,6 +151,7 @@ class FeatureBank:
         self._foreground: np.ndarray | None = None  # the mask update() saw last, for blinks
         self._bank_edges: np.ndarray | None = None  # edges of the bank's picture, for ghosts
         self._exposure_picture: tuple[np.ndarray, np.ndarray] | None = None  # for match_exposure
+        self._shift_finder: ShiftFinder | None = None  # the bank's picture, for align
 
     @classmethod
     def from_frames(cls, features: Sequence[Features], settings: BankSettings, base: float,
@@ -227,6 +232,18 @@ class FeatureBank:
         # rounded, not truncated (OpenCV rounds and saturates): the bank learns these frames, and
         # a bias would drift its picture
         return cv2.multiply(image, (*gain.tolist(), 0.0))
+
+    def align(self, image: np.ndarray) -> tuple[np.ndarray, Shift]:
+        """``image`` (BGR uint8, the model's input) moved onto the bank's picture when the
+        camera has shaken by a grid cell or more, and the shift taken off (map the change back
+        with it: :func:`~streamcd.background.align.shifted`). ``image`` and ``Shift()`` when it
+        has not, without colour samples, or with ``align: false``."""
+        if not self.settings.align or self.colours is None:
+            return image, Shift()
+        if self._shift_finder is None or self.frames % PICTURE_EVERY == 0:
+            self._shift_finder = ShiftFinder(self.picture(), min_shift=1.0)  # on the grid: 1 cell
+        shift = self._shift_finder.find(image)
+        return (shifted(image, -shift), shift) if shift else (image, shift)
 
     def fits(self, query: Features) -> bool:
         """Whether ``query`` has this bank's side shapes (same model and input size)."""
