@@ -3,10 +3,11 @@
 A shaking camera (wind on a pole, traffic on a bridge) moves the whole view by a few pixels.
 The feature bank compares positions, so every edge of the scene turns into change. The shift is
 found by phase correlation of the grey levels and taken off the frame before it is encoded; the
-change map is shifted back onto the frame. A shift is taken only when it makes the frame look
-more like the reference (an object moving in front of a still camera can pull the correlation's
-peak; moving the whole view after it would make things worse), and not when it is under one
-cell of the bank's grid: a still camera measures up to half a cell of noise.
+change map is shifted back onto the frame. A shift is taken only when it makes at least three
+quarters of the view look more like the reference (an object moving in front of a still camera,
+or one the reference holds, can pull the correlation's peak; it lies in one or two quarters),
+and not when it is under one cell of the bank's grid: a still camera measures up to half a cell
+of noise.
 """
 from __future__ import annotations
 
@@ -44,8 +45,8 @@ class ShiftFinder:
 
     def find(self, image: np.ndarray) -> Shift:
         """The shift of ``image`` (BGR uint8, any size) in its own pixels; Shift() when it is
-        under ``min_shift`` reference pixels or taking it off does not bring the frame closer to
-        the reference."""
+        under ``min_shift`` reference pixels or taking it off does not bring three quarters of
+        the frame closer to the reference."""
         small = image if (image.shape[1], image.shape[0]) == self.size else cv2.resize(
             image, self.size, interpolation=cv2.INTER_AREA)
         grey = _grey(small)
@@ -56,9 +57,9 @@ class ShiftFinder:
         if 4 * margin >= min(self.size):  # a quarter of the view is not shake (a moved camera
             return Shift()                # is a scene change: the bank is rebuilt)
         inside = slice(margin, -margin)
-        before = cv2.absdiff(grey, self._reference)[inside, inside].mean()
-        after = cv2.absdiff(shifted(grey, Shift(-dx, -dy)), self._reference)[inside, inside].mean()
-        if not after < before:
+        before = _quarters(cv2.absdiff(grey, self._reference)[inside, inside])
+        after = _quarters(cv2.absdiff(shifted(grey, Shift(-dx, -dy)), self._reference)[inside, inside])
+        if (after < before).sum() < 3:  # the whole view moved, not one thing in it
             return Shift()
         return Shift(dx, dy).scaled(image.shape[1] / self.size[0])
 
@@ -80,6 +81,13 @@ def aligned(reference: np.ndarray, images: list[np.ndarray], min_shift: float) -
         shift = finder.find(image)
         out.append(shifted(image, -shift) if shift else image)
     return out
+
+
+def _quarters(difference: np.ndarray) -> np.ndarray:
+    """Mean of each quarter (2 x 2) of a difference image."""
+    h, w = difference.shape[0] // 2, difference.shape[1] // 2
+    return np.array([difference[:h, :w].mean(), difference[:h, w:].mean(),
+                     difference[h:, :w].mean(), difference[h:, w:].mean()])
 
 
 def _grey(image: np.ndarray) -> np.ndarray:

@@ -53,6 +53,21 @@ def test_a_still_camera_with_something_moving_in_front_is_not_shifted():
         assert not finder.find(frame)
 
 
+def test_an_object_the_reference_holds_that_moved_does_not_shift_the_view():
+    # a faint scene with a bright square in the reference, the square 6 px further in the frame:
+    # the square alone pulls the correlation's peak; only its quarter of the view gets closer
+    rng = np.random.default_rng(3)
+    faint = cv2.GaussianBlur(rng.integers(60, 100, (120, 160, 3), dtype=np.uint8), (0, 0), 3)
+    reference, frame = faint.copy(), faint.copy()
+    reference[40:80, 20:60] = (40, 220, 250)
+    frame[40:80, 26:66] = (40, 220, 250)
+    finder = ShiftFinder(reference)
+    (dx, _), _ = cv2.phaseCorrelate(cv2.cvtColor(reference, cv2.COLOR_BGR2GRAY).astype(np.float32),
+                                    cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32))
+    assert dx > 3  # the peak is the square's
+    assert not finder.find(frame)
+
+
 def test_shifts_under_the_minimum_or_of_a_quarter_of_the_view_are_left_alone():
     picture = scene()
     finder = ShiftFinder(view(picture, 0, 0), min_shift=2.0)
