@@ -6,6 +6,11 @@ no video whose light changes in ../shared; this writes CDnet-layout trees (links
 - ``startup/<video>``: each long CDnet video starting a third of the way into its temporalROI
   (its clean warm-up frames dropped), temporalROI ``1 N``: whatever is in view then (cars, a
   person reading) is in the first frames the background is built from, and everything is scored.
+- ``short/<video><k>``: three windows of ``SHORT_LENGTH`` frames of each long CDnet video, each
+  starting on the frame with the most ground-truth foreground near a tenth, a half and four
+  fifths of the way into its temporalROI, all scored: a short video with people or cars in view
+  from frame 1 (baseline/office: a man reading who never leaves), where the first frames
+  weigh most.
 - ``leave/<video>``: highway, pedestrians and traffic from the start of their temporalROI with
   the person of baseline/office (frame 1000, cut out along its ground truth) standing in view
   for the first ``LEAVE_FRAMES`` frames, then gone: an object in the first frames that leaves
@@ -99,6 +104,30 @@ def _paste(region: tuple[slice, slice], mask: np.ndarray, value: np.ndarray | in
     ``mask`` in ``region``."""
     picture[region][mask] = value
     return picture
+
+
+#: Frames of each ``short/`` window, and where in the temporalROI the three windows start looking.
+SHORT_LENGTH = 300
+SHORT_AT = (0.1, 0.45, 0.8)
+
+
+def _foreground_pixels(video, number: int) -> int:
+    truth = cv2.imread(str(video.root / "groundtruth" / f"gt{number:06d}.png"), cv2.IMREAD_GRAYSCALE)
+    return int((truth == 255).sum())
+
+
+def short(cdnet: Path, out: Path) -> None:
+    for video in find_videos(cdnet):
+        last_start = video.last - SHORT_LENGTH + 1
+        if last_start < video.first:
+            continue
+        for k, at in enumerate(SHORT_AT, start=1):
+            look = video.first + int(at * (last_start - video.first))
+            start = max(range(look, min(look + 150, last_start + 1), 5),
+                        key=partial(_foreground_pixels, video))
+            _write(video.root, out / "short" / f"{video.name}{k}",
+                   list(range(start, start + SHORT_LENGTH)), 1)
+            log.info("short/%s%d: frames %d..%d", video.name, k, start, start + SHORT_LENGTH - 1)
 
 
 def leave(cdnet: Path, out: Path) -> None:
@@ -240,6 +269,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     startup(args.data / "cdnet2014", args.out)
+    short(args.data / "cdnet2014", args.out)
     leave(args.data / "cdnet2014", args.out)
     sway(args.data / "cdnet2014", args.out)
     leaves(args.data / "cdnet2014", args.out)

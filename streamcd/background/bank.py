@@ -218,7 +218,7 @@ class FeatureBank:
             return image
         low, high = WELL_EXPOSED
         if self._exposure_picture is None or self.frames % PICTURE_EVERY == 0:
-            picture = np.median(self.colours[:, ::EXPOSURE_STEP, ::EXPOSURE_STEP], axis=0).astype(np.float32)
+            picture = _median_float32(self.colours[:, ::EXPOSURE_STEP, ::EXPOSURE_STEP])
             self._exposure_picture = picture, cv2.inRange(picture, (low,) * 3, (high,) * 3) > 0
         picture, usable = self._exposure_picture
         h, w = self.grid
@@ -231,7 +231,7 @@ class FeatureBank:
             return image
         # rounded, not truncated (OpenCV rounds and saturates): the bank learns these frames, and
         # a bias would drift its picture
-        return cv2.multiply(image, (*gain.tolist(), 0.0))
+        return _scaled(image, gain)
 
     def align(self, image: np.ndarray) -> tuple[np.ndarray, Shift]:
         """``image`` (BGR uint8, the model's input) moved onto the bank's picture when the
@@ -438,18 +438,38 @@ def _edges(image: np.ndarray) -> np.ndarray:
     return cv2.dilate(magnitude, _SQUARE)
 
 
-def _median_uint8(planes: np.ndarray) -> np.ndarray:
-    """Per-element median of a stack of uint8 arrays along axis 0, as
-    ``np.median(planes, axis=0).astype(np.uint8)`` (the mean of the middle two, rounded down),
-    by an odd-even transposition sort of whole planes: ~30x faster than np.median for 8."""
+def _scaled(image: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    """``image`` (BGR uint8) times one gain per channel, rounded half to even and saturated:
+    the values of ``cv2.multiply(image, (*gain, 0))`` by a table per channel, in a third of its
+    time."""
+    table = np.rint(np.arange(256, dtype=np.float64)[:, None] * np.asarray(gain, np.float64))
+    return cv2.LUT(image, np.clip(table, 0, 255).astype(np.uint8).reshape(256, 1, 3))
+
+
+def _middle(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two middle planes (the same one twice for an odd count) of a stack of uint8 arrays
+    sorted per element along axis 0, by an odd-even transposition sort of whole planes: ~30x
+    faster than np.median for 8."""
     s, n = list(planes), len(planes)
     for r in range(n):
         for i in range(r % 2, n - 1, 2):
             s[i], s[i + 1] = np.minimum(s[i], s[i + 1]), np.maximum(s[i], s[i + 1])
     m = n // 2
-    if n % 2:
-        return s[m].copy()
-    return ((s[m - 1].astype(np.uint16) + s[m]) // 2).astype(np.uint8)
+    return (s[m], s[m]) if n % 2 else (s[m - 1], s[m])
+
+
+def _median_uint8(planes: np.ndarray) -> np.ndarray:
+    """Per-element median of a stack of uint8 arrays along axis 0, as
+    ``np.median(planes, axis=0).astype(np.uint8)`` (the mean of the middle two, rounded down)."""
+    low, high = _middle(planes)
+    return ((low.astype(np.uint16) + high) // 2).astype(np.uint8)
+
+
+def _median_float32(planes: np.ndarray) -> np.ndarray:
+    """Per-element median of a stack of uint8 arrays along axis 0, as
+    ``np.median(planes, axis=0).astype(np.float32)``."""
+    low, high = _middle(planes)
+    return (low.astype(np.float32) + high) * np.float32(0.5)
 
 
 def _colour_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:

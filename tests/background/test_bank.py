@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 
+import cv2
 import numpy as np
 import pytest
 
@@ -336,6 +337,30 @@ def test_the_picture_is_the_median_of_the_colour_samples(samples):
     np.testing.assert_array_equal(picture, np.median(colours, axis=0).astype(np.uint8))
     picture[:] = 0  # a new array: the bank's colours are untouched
     assert bank.colours.any()
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 8, 9])
+def test_the_exposure_picture_is_the_exact_median(count):
+    from streamcd.background.bank import _median_float32
+
+    planes = np.random.default_rng(count).integers(0, 256, (count, 7, 5, 3), dtype=np.uint8)
+    median = _median_float32(planes)
+    assert median.dtype == np.float32
+    np.testing.assert_array_equal(median, np.median(planes, axis=0).astype(np.float32))
+
+
+def test_the_exposure_gain_rounds_like_opencv():
+    # every value of every channel, under gains that land on halves and saturate
+    from streamcd.background.bank import _scaled
+
+    ramp = np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, axis=2)
+    for gain in ((0.5, 1.5, 2.5), (0.75, 1.25, 0.9), (1.0371, 0.9629, 1.113)):
+        np.testing.assert_array_equal(_scaled(ramp, np.array(gain)), cv2.multiply(ramp, (*gain, 0.0)))
+    bank, _ = _textured_bank()
+    # and the bank applies such a table: a frame at 80 % comes back within a grey level
+    image = bank.colours[0]
+    other = np.clip(np.rint(image * np.float32(0.8)), 0, 255).astype(np.uint8)
+    assert np.abs(bank.match_exposure(other).astype(int) - image).max() <= 2
 
 
 def _textured_bank(exposure: bool = True) -> tuple[FeatureBank, np.ndarray]:
