@@ -21,6 +21,9 @@ no video whose light changes in ../shared; this writes CDnet-layout trees (links
   long video, with the ground truth unchanged (the swaying parts are background).
 - ``leaves/<video>``: the same parts churning like leaves in strong wind: a fine-grained field
   (``LEAVES_GRAIN`` pixels) up to ``LEAVES_PX`` pixels, a new one every ``LEAVES_PERIOD`` frames.
+- ``foliage/<video>``: highway, office and pedestrians whole with leaves (half the area) in front
+  of the parts that are never foreground, tossed by wind (``FOLIAGE_PX``): each such pixel
+  switches between a leaf and what is behind it, like a tree in front of the camera.
 - ``light/<video>``: highway, office and pedestrians whole under changing light: the
   brightness drifts between 55 % and 100 % over ``LIGHT_PERIOD`` frames (dusk, auto-exposure)
   and a cloud takes 25 % more for 100 frames (900-999, 15-frame ramps); ground truth unchanged.
@@ -217,6 +220,61 @@ def sway(cdnet: Path, out: Path, seed: int = 0, category: str = "sway", px: floa
                  100 * region.mean())
 
 
+#: foliage: leaf cover, the leaves' size (pixels), their largest sway (pixels), frames per field.
+FOLIAGE_COVER, FOLIAGE_GRAIN, FOLIAGE_PX, FOLIAGE_PERIOD = 0.5, 4.0, 10.0, 2
+
+
+def _leaf_layer(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """A still layer of leaves: (h, w) bool where a leaf is, (h, w, 3) uint8 their colours
+    (autumn yellows to greens, shaded leaf by leaf)."""
+    noise = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), FOLIAGE_GRAIN)
+    leaf = noise > np.quantile(noise, 1 - FOLIAGE_COVER)
+    tone = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 2 * FOLIAGE_GRAIN)
+    tone = (tone - tone.min()) / (np.ptp(tone) + 1e-6)  # 0..1
+    shade = 0.55 + 0.45 * (cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), 1.0) - 0.5) * 4
+    green, yellow = np.array([40, 140, 70], np.float32), np.array([30, 170, 230], np.float32)  # BGR
+    colour = (green * (1 - tone[..., None]) + yellow * tone[..., None]) * np.clip(shade, 0.3, 1.3)[..., None]
+    return leaf, np.clip(colour, 0, 255).astype(np.uint8)
+
+
+def _over(leaf: np.ndarray, colour: np.ndarray, picture: np.ndarray) -> np.ndarray:
+    """``picture`` with the leaves' colours where ``leaf`` is set."""
+    picture[leaf] = colour[leaf]
+    return picture
+
+
+def foliage(cdnet: Path, out: Path, seed: int = 2) -> None:
+    """Leaves in front of the background, tossed by wind: unlike ``sway``/``leaves`` (the
+    background's own texture moved), a pixel switches between two looks (a leaf, what is behind
+    it), as with a tree in front of the camera. Only where no object ever passes."""
+    rng = np.random.default_rng(seed)
+    for video in find_videos(cdnet):
+        if video.name == "traffic":
+            continue
+        target = out / "foliage" / video.name
+        numbers = list(range(1, video.count + 1))
+        _write(video.root, target, numbers, video.first)
+        region = _never_foreground(video)
+        h, w = region.shape
+        leaf, colour = _leaf_layer(rng, h, w)
+        grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), axis=-1)
+        fields = [_field(rng, h, w, 3 * FOLIAGE_GRAIN), _field(rng, h, w, 3 * FOLIAGE_GRAIN)]
+        for number in numbers:
+            phase = (number % FOLIAGE_PERIOD) / FOLIAGE_PERIOD
+            if number % FOLIAGE_PERIOD == 0:
+                fields = [fields[1], _field(rng, h, w, 3 * FOLIAGE_GRAIN)]
+            blend = 0.5 - 0.5 * np.cos(np.pi * phase)
+            maps = grid + FOLIAGE_PX * ((1 - blend) * fields[0] + blend * fields[1])
+            maps = maps.astype(np.float32)
+            mx, my = np.ascontiguousarray(maps[..., 0]), np.ascontiguousarray(maps[..., 1])
+            moved = cv2.remap(leaf.astype(np.uint8), mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT)
+            tinted = cv2.remap(colour, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            _rewrite(target / "input" / f"in{number:06d}.jpg",
+                     partial(_over, (moved == 1) & region, tinted))
+        log.info("foliage/%s: %d frames, %.0f%% of the picture behind leaves", video.name,
+                 len(numbers), 100 * FOLIAGE_COVER * region.mean())
+
+
 #: Frames of one slow cycle of the light (from 100 % down to 55 % and back).
 LIGHT_PERIOD = 700
 #: The cloud: frames (0-based) it covers, the brightness it takes, its ramps in and out.
@@ -273,6 +331,7 @@ def main() -> None:
     leave(args.data / "cdnet2014", args.out)
     sway(args.data / "cdnet2014", args.out)
     leaves(args.data / "cdnet2014", args.out)
+    foliage(args.data / "cdnet2014", args.out)
     light(args.data / "cdnet2014", args.out)
     dynamic(args.data / "ucsd", args.out, args.frames)
 

@@ -103,3 +103,59 @@ def test_leaves_churn_faster_than_sway_and_keep_the_ground_truth(proxy, cdnet, t
     truth = f"gt{FRAMES:06d}.png"
     assert np.array_equal(read(tmp_path / "out" / "leaves" / "cam" / "groundtruth" / truth, cv2.IMREAD_GRAYSCALE),
                           read(source / "groundtruth" / truth, cv2.IMREAD_GRAYSCALE))
+
+
+def test_short_windows_open_on_much_foreground_and_are_scored_whole(proxy, tmp_path, monkeypatch):
+    # 60 frames; frame n shows a bar (n * 37) % 50 pixels wide: windows must open on wide bars
+    video = tmp_path / "cdnet" / "baseline" / "bars"
+    (video / "input").mkdir(parents=True)
+    (video / "groundtruth").mkdir()
+    widths = {n: (n * 37) % 50 for n in range(1, 61)}
+    for n, width in widths.items():
+        image, truth = np.full((48, 64, 3), 90, np.uint8), np.zeros((48, 64), np.uint8)
+        image[10:30, :width], truth[10:30, :width] = 200, 255
+        cv2.imwrite(str(video / "input" / f"in{n:06d}.jpg"), image)
+        cv2.imwrite(str(video / "groundtruth" / f"gt{n:06d}.png"), truth)
+    cv2.imwrite(str(video / "ROI.bmp"), np.full((48, 64), 255, np.uint8))
+    (video / "temporalROI.txt").write_text("5 60\n")
+    monkeypatch.setattr(proxy, "SHORT_LENGTH", 20)
+    proxy.short(tmp_path / "cdnet", tmp_path / "out")
+    starts = []
+    for k, at in enumerate(proxy.SHORT_AT, start=1):
+        window = CdnetVideo.open(tmp_path / "out" / "short" / f"bars{k}")
+        assert (window.count, window.first, window.last) == (20, 1, 20)
+        first = cv2.imread(str(window.root / "groundtruth" / "gt000001.png"), cv2.IMREAD_GRAYSCALE)
+        opened = int((first == 255).sum()) // 20  # the bar's width
+        look = 5 + int(at * (41 - 5))  # the last start that leaves 20 frames is 41
+        candidates = [widths[n] for n in range(look, min(look + 150, 42), 5)]
+        assert opened == max(candidates)
+        start = next(n for n in range(look, 42, 5) if widths[n] == opened)
+        starts.append(start)
+        for offset in (0, 19):  # consecutive frames of the source
+            name = f"in{start + offset:06d}.jpg"
+            assert (window.root / "input" / f"in{offset + 1:06d}.jpg").read_bytes() == \
+                (video / "input" / name).read_bytes()
+    assert starts == sorted(starts)
+
+
+def test_foliage_switches_the_background_between_two_looks_and_keeps_the_ground_truth(proxy, cdnet, tmp_path):
+    proxy.foliage(cdnet, tmp_path / "out")
+    source, leafy = cdnet / "baseline" / "cam", tmp_path / "out" / "foliage" / "cam"
+    video = CdnetVideo.open(leafy)
+    assert (video.count, video.first, video.last) == (FRAMES, FIRST, FRAMES)
+    covered, flips, near = [], [], []
+    previous = None
+    for number in range(1, FRAMES + 1):
+        name = f"in{number:06d}.jpg"
+        changed = np.abs(read(leafy / "input" / name) - read(source / "input" / name)).sum(axis=2)[:8] > 60
+        covered.append(changed.mean())
+        if previous is not None:
+            flips.append((changed != previous).mean())
+        previous = changed
+        near.append(np.abs(read(leafy / "input" / name) - read(source / "input" / name))[20:28, 16:48].mean())
+        truth = f"gt{number:06d}.png"
+        assert np.array_equal(read(leafy / "groundtruth" / truth, cv2.IMREAD_GRAYSCALE),
+                              read(source / "groundtruth" / truth, cv2.IMREAD_GRAYSCALE))
+    assert 0.2 < np.mean(covered) < 0.8  # about half of what is never foreground is behind leaves
+    assert np.mean(flips) > 0.05  # and the leaves move from frame to frame
+    assert max(near) < 3  # what moves (and around it) is only re-encoded
