@@ -215,6 +215,9 @@ class PostprocessConfig(_Schema):
     )
     open_px: int = Field(0, ge=0, description="morphological opening kernel size (0 = off)")
     close_px: int = Field(5, ge=0, description="morphological closing kernel size (0 = off)")
+    fill_holes: bool = Field(True, description="background enclosed by foreground (not reaching "
+                             "the frame's edge) becomes foreground: an object whose inside "
+                             "looks like what it covers is whole; false = holes kept")
     min_area: int = Field(0, ge=0, description="blobs smaller than this many pixels are removed")
     min_area_fraction: float = Field(
         0.001, ge=0.0, lt=1.0, description="blobs smaller than this share of the frame are "

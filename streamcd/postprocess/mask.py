@@ -15,7 +15,8 @@ class MaskPostprocessor:
     """Turns a model's HxW float32 distance map into a 0/255 mask, its blobs' boxes and fraction.
 
     Steps: foreground iff ``distance > threshold``; morphological opening then closing with
-    elliptical kernels (``open_px`` / ``close_px`` wide, 0 = off); connected components (8-way)
+    elliptical kernels (``open_px`` / ``close_px`` wide, 0 = off); holes (background enclosed by
+    foreground, not reaching the frame's edge) filled (``fill_holes``); connected components (8-way)
     smaller than ``min_area`` pixels or than ``min_area_fraction`` of the frame removed. Boxes
     come in OpenCV label order (raster order of each blob's first pixel)::
 
@@ -54,6 +55,8 @@ class MaskPostprocessor:
             closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, self._close)
             mask = np.ascontiguousarray(closed[pad:-pad, pad:-pad])
 
+        if self.config.fill_holes:
+            mask = fill_holes(mask)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         areas = stats[1:, cv2.CC_STAT_AREA]  # label 0 is the background
         keep = areas >= self.min_area(mask.size)
@@ -72,6 +75,17 @@ class MaskPostprocessor:
         """The smallest blob kept in a frame of ``pixels`` pixels."""
         share = round(self.config.min_area_fraction * pixels, 6)  # 0.001 * 1000 is not 1.0 exactly
         return max(self.config.min_area, math.ceil(share))
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``mask`` (uint8 0/255) with every background region that does not reach the frame's
+    edge (4-connected) turned to 255: the inside of an object that looks like what it covers
+    (a plain shirt on a plain wall) is missed by the comparison but enclosed by its outline."""
+    # one flood from a ring around the frame marks the background that reaches the edge (128);
+    # whatever is neither that nor foreground is a hole
+    reach = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    cv2.floodFill(reach, None, (0, 0), 128)
+    return cv2.compare(reach[1:-1, 1:-1], 128, cv2.CMP_NE)
 
 
 def _ellipse(size: int) -> np.ndarray | None:

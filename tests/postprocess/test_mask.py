@@ -11,9 +11,9 @@ from streamcd.postprocess import MaskPostprocessor
 
 
 def raw(**settings) -> PostprocessConfig:
-    """A postprocess config without the default clean-up (closing, small-blob removal), plus
-    ``settings``: each test switches on only what it measures."""
-    return PostprocessConfig(**{"close_px": 0, "min_area_fraction": 0.0, **settings})
+    """A postprocess config without the default clean-up (closing, hole filling, small-blob
+    removal), plus ``settings``: each test switches on only what it measures."""
+    return PostprocessConfig(**{"close_px": 0, "fill_holes": False, "min_area_fraction": 0.0, **settings})
 
 
 def rects(shape, *boxes, value=1.0):
@@ -188,3 +188,32 @@ def test_default_clean_up_fills_pinholes_and_drops_specks():
     mask, boxes, _ = MaskPostprocessor(PostprocessConfig(), 0.5)(d)
     assert [(b.x, b.y, b.w, b.h) for b in boxes] == [(100, 100, 40, 30)]
     assert mask[115, 120] == 255 and not mask[10:15, 10:15].any()
+
+
+def test_holes_enclosed_by_an_object_are_filled_and_open_ones_are_not():
+    # a ring (an outline whose inside matched what it covers), a U open to the top edge,
+    # and two rings touching: each inside is enclosed and filled, the U's inside reaches the edge
+    d = np.zeros((60, 80), np.float32)
+    d[10:30, 10:30] = 1
+    d[14:26, 14:26] = 0  # the ring's inside, 12x12
+    d[0:20, 40:60] = 1
+    d[0:16, 44:56] = 0  # the U's inside reaches row 0
+    d[35:55, 5:45] = 1
+    d[39:51, 9:23] = 0  # two insides side by side, one wall between them
+    d[39:51, 27:41] = 0
+    mask, _, _ = MaskPostprocessor(raw(fill_holes=True), 0.5)(d)
+    assert (mask[10:30, 10:30] == 255).all()
+    assert not mask[0:16, 44:56].any() and (mask[16:20, 40:60] == 255).all()
+    assert (mask[35:55, 5:45] == 255).all()
+    assert int((mask == 255).sum()) == 400 + (400 - 192) + 800
+    off, _, _ = MaskPostprocessor(raw(), 0.5)(d)
+    assert not off[14:26, 14:26].any()
+
+
+def test_background_joined_to_the_edge_only_diagonally_is_a_hole():
+    # 4-connected background: a pocket whose only way out is a diagonal step is enclosed
+    d = np.ones((8, 8), np.float32)
+    d[1:4, 1:4] = 0  # pocket
+    d[0, 0] = 0  # the edge, touching the pocket's corner only diagonally
+    mask, _, _ = MaskPostprocessor(raw(fill_holes=True), 0.5)(d)
+    assert (mask[1:4, 1:4] == 255).all() and mask[0, 0] == 0
