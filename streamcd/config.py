@@ -213,6 +213,12 @@ class PostprocessConfig(_Schema):
         "behind a moving object; 1 = each frame alone); None = the model card's value (1 when "
         "it has none)"
     )
+    hysteresis: float = Field(0.75, gt=0.0, le=1.0, description="pixels above this share of the "
+                              "threshold join a blob above the threshold that they touch, if "
+                              "that blob is as large as the smallest kept (hysteresis "
+                              "thresholding: the parts of an object that differ only a little, a "
+                              "shirt much like the wall, come with the parts that clearly do); "
+                              "1 = off")
     open_px: int = Field(0, ge=0, description="morphological opening kernel size (0 = off)")
     close_px: int = Field(5, ge=0, description="morphological closing kernel size (0 = off)")
     fill_holes: bool = Field(True, description="background enclosed by foreground (not reaching "

@@ -14,7 +14,8 @@ from ..frames import Box
 class MaskPostprocessor:
     """Turns a model's HxW float32 distance map into a 0/255 mask, its blobs' boxes and fraction.
 
-    Steps: foreground iff ``distance > threshold``; morphological opening then closing with
+    Steps: foreground iff ``distance > threshold``, grown into the pixels above ``hysteresis`` x
+    threshold connected to it (from blobs of at least the minimum area); morphological opening then closing with
     elliptical kernels (``open_px`` / ``close_px`` wide, 0 = off); holes (background enclosed by
     foreground, not reaching the frame's edge) filled (``fill_holes``); connected components (8-way)
     smaller than ``min_area`` pixels or than ``min_area_fraction`` of the frame removed. Boxes
@@ -43,6 +44,8 @@ class MaskPostprocessor:
         if distance.dtype != np.float32:
             distance = distance.astype(np.float32)
         mask = cv2.compare(distance, self.threshold, cv2.CMP_GT)
+        if self.config.hysteresis < 1:
+            mask = self._grow(distance, mask)
         if self._open is not None:
             mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open)
         if self._close is not None:
@@ -70,6 +73,22 @@ class MaskPostprocessor:
             for x, y, w, h, a in stats[1:][keep]
         )
         return mask, boxes, cv2.countNonZero(mask) / mask.size
+
+    def _grow(self, distance: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The regions above ``hysteresis`` x threshold (8-connected) that hold a blob of
+        ``mask`` at least ``min_area`` large; smaller blobs neither grow nor stay (they would be
+        removed anyway, and grown they could take a whole moving background with them)."""
+        weak = cv2.compare(distance, self.config.hysteresis * self.threshold, cv2.CMP_GT)
+        count, labels = cv2.connectedComponents(weak, connectivity=8)
+        if count <= 1:  # nothing above even the lower threshold
+            return weak
+        blobs, blob_labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        large = stats[:, cv2.CC_STAT_AREA] >= self.min_area(mask.size)
+        large[0] = False
+        keep = np.zeros(count, np.uint8)
+        keep[labels[large[blob_labels]]] = 255
+        keep[0] = 0
+        return np.take(keep, labels)
 
     def min_area(self, pixels: int) -> int:
         """The smallest blob kept in a frame of ``pixels`` pixels."""

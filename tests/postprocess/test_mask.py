@@ -11,9 +11,10 @@ from streamcd.postprocess import MaskPostprocessor
 
 
 def raw(**settings) -> PostprocessConfig:
-    """A postprocess config without the default clean-up (closing, hole filling, small-blob
-    removal), plus ``settings``: each test switches on only what it measures."""
-    return PostprocessConfig(**{"close_px": 0, "fill_holes": False, "min_area_fraction": 0.0, **settings})
+    """A postprocess config without the default clean-up (hysteresis, closing, hole filling,
+    small-blob removal), plus ``settings``: each test switches on only what it measures."""
+    return PostprocessConfig(**{"close_px": 0, "fill_holes": False, "hysteresis": 1.0,
+                                "min_area_fraction": 0.0, **settings})
 
 
 def rects(shape, *boxes, value=1.0):
@@ -217,3 +218,33 @@ def test_background_joined_to_the_edge_only_diagonally_is_a_hole():
     d[0, 0] = 0  # the edge, touching the pocket's corner only diagonally
     mask, _, _ = MaskPostprocessor(raw(fill_holes=True), 0.5)(d)
     assert (mask[1:4, 1:4] == 255).all() and mask[0, 0] == 0
+
+
+def test_hysteresis_grows_large_blobs_into_the_weaker_change_they_touch():
+    # a 20x20 blob above the threshold (1.0), a 20x10 band of weaker change (0.6) touching it,
+    # a weak band touching nothing strong, and a 3x3 strong speck inside a weak band
+    d = np.zeros((60, 80), np.float32)
+    d[10:30, 10:30] = 1.0
+    d[10:30, 30:40] = 0.6  # joins the blob
+    d[40:50, 10:40] = 0.6  # alone: stays background
+    d[40:50, 50:75] = 0.6
+    d[44:47, 60:63] = 1.0  # a speck under the minimum area: neither grows nor stays
+    post = MaskPostprocessor(raw(hysteresis=0.5, min_area=50), 0.8)
+    mask, boxes, _ = post(d)
+    assert [(b.x, b.y, b.w, b.h) for b in boxes] == [(10, 10, 30, 20)]
+    assert not mask[40:50].any()
+    # under the lower threshold nothing joins; 1 is plain thresholding (the speck is kept)
+    assert [(b.x, b.y, b.w, b.h) for b in MaskPostprocessor(raw(hysteresis=0.8, min_area=50), 0.8)(d)[1]] \
+        == [(10, 10, 20, 20)]
+    mask, _, _ = MaskPostprocessor(raw(hysteresis=1.0), 0.8)(d)
+    assert int((mask == 255).sum()) == 400 + 9
+
+
+def test_hysteresis_by_default_takes_the_faint_inside_of_an_object():
+    # an outline clearly changed, its inside only faintly (a shirt like the wall behind it)
+    d = np.zeros((240, 320), np.float32)
+    d[80:160, 100:140] = 0.35  # above 0.75 x 0.4, under the threshold 0.4
+    d[80:160, 100:104] = d[80:160, 136:140] = d[80:84, 100:140] = 0.9
+    mask, boxes, _ = MaskPostprocessor(PostprocessConfig(), 0.4)(d)
+    assert [(b.x, b.y, b.w, b.h) for b in boxes] == [(100, 80, 40, 80)]
+    assert (mask[80:160, 100:140] == 255).all()
