@@ -15,11 +15,12 @@ class MaskPostprocessor:
     """Turns a model's HxW float32 distance map into a 0/255 mask, its blobs' boxes and fraction.
 
     Steps: foreground iff ``distance > threshold``, grown into the pixels above ``hysteresis`` x
-    threshold connected to it (from blobs of at least the minimum area); morphological opening then closing with
-    elliptical kernels (``open_px`` / ``close_px`` wide, 0 = off); holes (background enclosed by
-    foreground, not reaching the frame's edge) filled (``fill_holes``); connected components (8-way)
-    smaller than ``min_area`` pixels or than ``min_area_fraction`` of the frame removed. Boxes
-    come in OpenCV label order (raster order of each blob's first pixel)::
+    threshold connected to it (from blobs of at least the minimum area); morphological opening
+    then closing with elliptical kernels (``open_px`` / ``close_px`` wide, 0 = off); holes
+    (background enclosed by foreground, not reaching the frame's edge) filled (``fill_holes``);
+    connected components (8-way) smaller than ``min_area`` pixels or than ``min_area_fraction``
+    of the frame removed. Boxes come in OpenCV label order (raster order of each blob's first
+    pixel)::
 
         post = MaskPostprocessor(PostprocessConfig(open_px=3, min_area=50), default_threshold=0.5)
         mask, boxes, fraction = post(distance)
@@ -82,7 +83,7 @@ class MaskPostprocessor:
         count, labels = cv2.connectedComponents(weak, connectivity=8)
         if count <= 1:  # nothing above even the lower threshold
             return weak
-        blobs, blob_labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        _, blob_labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         large = stats[:, cv2.CC_STAT_AREA] >= self.min_area(mask.size)
         large[0] = False
         keep = np.zeros(count, np.uint8)
