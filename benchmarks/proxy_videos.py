@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -187,6 +187,25 @@ def _field(rng: np.random.Generator, h: int, w: int, grain: float) -> np.ndarray
     return smooth / (3 * smooth.std())
 
 
+def _wind(rng: np.random.Generator, h: int, w: int, grain: float, period: int,
+          numbers: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """(number, field) for each frame number: a smooth (h, w, 2) displacement field in about
+    [-1, 1] that eases from one random field (``grain`` pixels) to the next every ``period``
+    frames. The fields are drawn from ``rng`` as the frames are reached."""
+    fields = [_field(rng, h, w, grain), _field(rng, h, w, grain)]
+    for number in numbers:
+        phase = (number % period) / period
+        if number % period == 0:
+            fields = [fields[1], _field(rng, h, w, grain)]
+        blend = 0.5 - 0.5 * np.cos(np.pi * phase)
+        yield number, (1 - blend) * fields[0] + blend * fields[1]
+
+
+def _pixel_grid(h: int, w: int) -> np.ndarray:
+    """(h, w, 2) float32 x, y of every pixel: remap's identity map."""
+    return np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), axis=-1)
+
+
 def leaves(cdnet: Path, out: Path, seed: int = 1) -> None:
     sway(cdnet, out, seed, category="leaves", px=LEAVES_PX, period=LEAVES_PERIOD, grain=LEAVES_GRAIN)
 
@@ -203,15 +222,9 @@ def sway(cdnet: Path, out: Path, seed: int = 0, category: str = "sway", px: floa
         region = _never_foreground(video).astype(np.float32)
         weight = cv2.GaussianBlur(region, (0, 0), sigmaX=4)[..., None] * region[..., None]
         h, w = region.shape
-        grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), axis=-1)
-        fields = [_field(rng, h, w, grain), _field(rng, h, w, grain)]
-        for number in numbers:
-            phase = (number % period) / period
-            if number % period == 0:
-                fields = [fields[1], _field(rng, h, w, grain)]
-            blend = 0.5 - 0.5 * np.cos(np.pi * phase)
-            move = px * weight * ((1 - blend) * fields[0] + blend * fields[1])
-            maps = (grid + move).astype(np.float32)
+        grid = _pixel_grid(h, w)
+        for number, field in _wind(rng, h, w, grain, period, numbers):
+            maps = (grid + px * weight * field).astype(np.float32)
             _rewrite(target / "input" / f"in{number:06d}.jpg",
                      partial(cv2.remap, map1=np.ascontiguousarray(maps[..., 0]),
                              map2=np.ascontiguousarray(maps[..., 1]), interpolation=cv2.INTER_LINEAR,
@@ -257,15 +270,9 @@ def foliage(cdnet: Path, out: Path, seed: int = 2) -> None:
         region = _never_foreground(video)
         h, w = region.shape
         leaf, colour = _leaf_layer(rng, h, w)
-        grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), axis=-1)
-        fields = [_field(rng, h, w, 3 * FOLIAGE_GRAIN), _field(rng, h, w, 3 * FOLIAGE_GRAIN)]
-        for number in numbers:
-            phase = (number % FOLIAGE_PERIOD) / FOLIAGE_PERIOD
-            if number % FOLIAGE_PERIOD == 0:
-                fields = [fields[1], _field(rng, h, w, 3 * FOLIAGE_GRAIN)]
-            blend = 0.5 - 0.5 * np.cos(np.pi * phase)
-            maps = grid + FOLIAGE_PX * ((1 - blend) * fields[0] + blend * fields[1])
-            maps = maps.astype(np.float32)
+        grid = _pixel_grid(h, w)
+        for number, field in _wind(rng, h, w, 3 * FOLIAGE_GRAIN, FOLIAGE_PERIOD, numbers):
+            maps = (grid + FOLIAGE_PX * field).astype(np.float32)
             mx, my = np.ascontiguousarray(maps[..., 0]), np.ascontiguousarray(maps[..., 1])
             moved = cv2.remap(leaf.astype(np.uint8), mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT)
             tinted = cv2.remap(colour, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
