@@ -128,6 +128,10 @@ class BankConfig(_Schema):
                                   "this sum of |B|+|G|+|R| differences of `matches` colour samples "
                                   "is background whatever its features say (removes the halo "
                                   "around objects and shadows); 0 = features only")
+    shade: float = Field(0.8, ge=0.0, le=1.0, description="a colour sample also matches the "
+                         "frame's colour when that is the same colour in soft shade: at least "
+                         "this fraction as bright, no brighter, same chromaticity (a person's soft "
+                         "shadow on a wall is background); 1 = off")
     ghosts: bool = Field(True, description="foreground blobs whose outline is an edge of what "
                          "the bank holds rather than of the frame (an object that was there has "
                          "left: a ghost) are learnt within a few frames; false = ghosts heal by "

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from streamcd.background.bank import BankSettings, FeatureBank
+from streamcd.background.bank import BankSettings, FeatureBank, _Shading
 from streamcd.background.state import dump_bank, load_bank
 
 
@@ -388,3 +388,51 @@ def test_a_frame_within_the_tolerance_or_mostly_clipped_is_left_as_it_is():
     off, image = _textured_bank(exposure=False)
     dark = image // 2
     assert off.match_exposure(dark) is dark
+
+
+def _shade_scores(shade: float, wall=(150, 170, 190)) -> np.ndarray:
+    """Scores of a 1x5 strip whose features all changed (A -> B) over a wall of one colour, seen
+    (0) in soft shade, (1) in deep shade, (2) grey as bright as (0), (3) brighter, (4) as it is."""
+    wall = np.array(wall, np.float32)
+    bank = FeatureBank.from_frames([frame(1, 5, A)], BankSettings(samples=4, matches=2, shade=shade),
+                                   base=0.5, seed=0, images=[np.tile(wall.astype(np.uint8), (1, 5, 1))])
+    looks = [wall * 0.85, wall * 0.6, np.full(3, wall.mean() * 0.85), wall * 1.1, wall]
+    image = np.rint(np.stack(looks))[None].astype(np.uint8)
+    return bank.score(frame(1, 5, B), l2_head, image)[0]
+
+
+def test_the_colour_gate_takes_soft_shade_of_a_samples_colour_as_background():
+    scores = _shade_scores(0.8)
+    assert scores[0] == 0  # 85 % as bright, same hue: a soft shadow (colour distance 76 > 30)
+    assert scores[1] > 0.5  # 60 %: too dark for soft shade
+    assert scores[2] > 0.5  # another hue at that brightness: an object
+    assert scores[3] > 0.5  # brighter is never shade
+    assert scores[4] == 0  # the colour itself
+    off = _shade_scores(1.0)
+    assert off[0] > 0.5 and off[4] == 0
+
+
+def test_on_a_grey_background_a_darker_grey_is_an_object_not_shade():
+    # without a hue to keep, shade and a grey object look alike: grey-level cameras get no shade
+    scores = _shade_scores(0.8, wall=(160, 160, 160))
+    assert scores[0] > 0.5 and scores[4] == 0
+
+
+def test_shade_is_counted_once_per_sample_and_only_where_the_colours_did_not_match():
+    rng = np.random.default_rng(3)
+    colours = rng.integers(40, 256, (4, 20, 30, 3), dtype=np.uint8)
+    features = (rng.standard_normal((4, 2, 20, 30)).astype(np.float32),)
+    bank = FeatureBank(features, BankSettings(samples=4, matches=2, shade=0.8), base=0.5, colours=colours)
+    image = colours[rng.integers(0, 4, (20, 30)), np.arange(20)[:, None], np.arange(30)]  # one look each
+    image = np.rint(image * rng.choice([0.7, 0.9, 1.0], (20, 30, 1))).astype(np.uint8)
+    bank._image = image
+    near = [np.abs(c.astype(int) - image).sum(axis=2) <= 30 for c in colours]
+    matched = np.sum(near, axis=0, dtype=np.uint8)
+    before = matched.copy()
+    bank._add_shade(matched, near)
+    # brute force: a sample matches when near or shaded; pixels already matched stay as they were
+    shading = _Shading(image, 0.8)
+    full = np.sum([n | shading.of(c) for n, c in zip(near, colours)], axis=0)
+    expected = np.where(before >= 2, before, full)
+    np.testing.assert_array_equal(matched, expected)
+    assert (matched > before).any()  # the 0.9 looks of hued samples were found
