@@ -287,15 +287,15 @@ class FeatureBank:
             self._still_frames = np.where(unchanged, self._still_frames + 1, 0).astype(np.uint16)
             self._still = self._still_frames >= STILL_FRAMES
         if self.colours is not None:
-            near = [_colour_distance(sample, self._image) <= self.settings.colour_threshold
-                    for sample in self.colours]
-            matched = np.sum(near, axis=0, dtype=np.uint8)
+            near = np.stack([_colour_distance(sample, self._image) <= self.settings.colour_threshold
+                             for sample in self.colours])  # (samples, h, w)
+            matched = near.sum(axis=0, dtype=np.uint8)
             if self.settings.shade < 1:  # only where the colours alone did not match
                 self._add_shade(matched, near)
             scaled[matched >= self.settings.matches] = 0.0
         return scaled
 
-    def _add_shade(self, matched: np.ndarray, near: list[np.ndarray]) -> None:
+    def _add_shade(self, matched: np.ndarray, near: np.ndarray) -> None:
         """Count into ``matched`` the samples the frame shows in soft shade, at the pixels
         ``matched`` leaves unmatched (one sample counts once: ``near`` says which already did)."""
         todo = np.flatnonzero(matched < self.settings.matches)
@@ -305,7 +305,7 @@ class FeatureBank:
         shading = _Shading(self._image.reshape(-1, 3)[todo], self.settings.shade)
         # np.take on an axis: a third of the time of fancy indexing
         shaded = shading.of(np.take(self.colours.reshape(n, -1, 3), todo, axis=1))  # (samples, todo)
-        shaded &= ~np.take(np.stack(near).reshape(n, -1), todo, axis=1)
+        shaded &= ~np.take(near.reshape(n, -1), todo, axis=1)
         matched.reshape(-1)[todo] += shaded.sum(axis=0, dtype=np.uint8)
 
     def _ghosts(self, foreground: np.ndarray, image: np.ndarray) -> np.ndarray | None:

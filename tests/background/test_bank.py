@@ -426,8 +426,8 @@ def test_shade_is_counted_once_per_sample_and_only_where_the_colours_did_not_mat
     image = colours[rng.integers(0, 4, (20, 30)), np.arange(20)[:, None], np.arange(30)]  # one look each
     image = np.rint(image * rng.choice([0.7, 0.9, 1.0], (20, 30, 1))).astype(np.uint8)
     bank._image = image
-    near = [np.abs(c.astype(int) - image).sum(axis=2) <= 30 for c in colours]
-    matched = np.sum(near, axis=0, dtype=np.uint8)
+    near = np.stack([np.abs(c.astype(int) - image).sum(axis=2) <= 30 for c in colours])
+    matched = near.sum(axis=0, dtype=np.uint8)
     before = matched.copy()
     bank._add_shade(matched, near)
     # brute force: a sample matches when near or shaded; pixels already matched stay as they were
