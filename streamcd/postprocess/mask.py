@@ -87,9 +87,8 @@ class MaskPostprocessor:
         blobs, blob_labels = cv2.connectedComponents(mask, connectivity=8)
         large = np.bincount(blob_labels.ravel(), minlength=blobs) >= self.min_area(mask.size)
         large[0] = False
-        keep = np.zeros(count, np.uint8)
+        keep = np.zeros(count, np.uint8)  # a blob's pixels are above the threshold: never label 0
         keep[labels[large[blob_labels]]] = 255
-        keep[0] = 0
         return np.take(keep, labels)
 
     def min_area(self, pixels: int) -> int:
