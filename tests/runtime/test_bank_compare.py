@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from streamcd.errors import ModelError
-from streamcd.runtime.bank_compare import BankComparer, mean_side_distance
+from streamcd.runtime.bank_compare import (
+    UNIT_AGREEMENT,
+    BankComparer,
+    mean_side_distance,
+    unit_side_distance,
+)
 from streamcd.runtime.onnx_model import OnnxChangeModel
 
 
@@ -31,6 +36,16 @@ class Session:
         values = list(feeds.values())
         half = len(values) // 2
         return [self.scale * self.model.compare_bank(tuple(values[:half]), tuple(values[half:]))[:, None]]
+
+
+class HeadGraph:
+    """The shipped head graph itself (the model's own comparer may already run numpy)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def run(self, outputs, feeds):
+        return self.model._head.run(outputs, dict(zip(self.model._head_in, feeds.values())))
 
 
 def test_the_numpy_arithmetic_is_the_shipped_heads(model):
@@ -69,3 +84,26 @@ def test_features_of_another_size_are_refused(model):
     compare = BankComparer(Session(model), ["r0", "r1", "r2", "q0", "q1", "q2"])
     with pytest.raises(ModelError, match="compare_bank needs bank samples"):
         compare(features(model, 4, seed=9), model.encode(np.zeros((1, 240, 320, 3), np.uint8)))
+
+
+def test_unit_length_features_take_the_product_form_within_its_tolerance(model):
+    """The shipped encoders L2-normalise every pixel: 2 - 2 b.f replaces the difference array,
+    and stays within UNIT_AGREEMENT of the graph even where a sample is the frame itself."""
+    samples = features(model, 4, seed=10)
+    query = tuple(s[2:3] for s in samples)  # distance 0 to sample 2: the worst rounding
+    graph = model._head.run(None, dict(zip(model._head_in, (*samples, *query))))[0][:, 0]
+    assert np.abs(unit_side_distance(samples, query) - graph).max() <= UNIT_AGREEMENT
+    compare = BankComparer(HeadGraph(model), ["r0", "r1", "r2", "q0", "q1", "q2"])
+    compare(samples, query)
+    assert compare.form == "unit_side_distance"
+
+
+def test_samples_stored_in_float16_take_the_difference_form(model):
+    """Widened float16 samples are no longer of unit length to float32 precision: 2 - 2 b.f
+    would be off by ~1e-2 near 0, so the comparer keeps the exact difference form."""
+    samples = tuple(s.astype(np.float16).astype(np.float32) for s in features(model, 4, seed=11))
+    query = tuple(s[1:2] for s in samples)
+    compare = BankComparer(HeadGraph(model), ["r0", "r1", "r2", "q0", "q1", "q2"])
+    graph = compare(samples, query)
+    assert compare.form == "mean_side_distance"
+    np.testing.assert_allclose(compare(samples, query), graph, atol=1e-5)
