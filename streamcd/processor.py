@@ -127,11 +127,18 @@ class FrameProcessor:
         if (bank is None or not bank.fits(query) or bank.settings != self._bank_settings
                 or bank.base != self.postprocess.threshold):  # a resumed bank of other settings
             bank = self._new_bank(size)
-        dist = bank.score(query, self.head.compare_bank, small)
+        dist = bank.score(query, self.head.compare_bank, small, gate_above=self._gate_above())
         if shift:  # the change back onto the frame
             dist = shifted(dist, shift.scaled(dist.shape[1] / small.shape[1]))
         self.times.inference += time.perf_counter() - t0
         return to_frame_size(dist, (w, h))
+
+    def _gate_above(self) -> float:
+        """The lowest threshold the mask takes from the map: the colour gate is needed only near
+        pixels above it (0, everywhere, when the map itself is handed on)."""
+        if self.keep_distance:
+            return 0.0
+        return self.postprocess.threshold * min(1.0, self.postprocess.config.hysteresis)
 
     def _new_bank(self, size: tuple[int, int]) -> FeatureBank:
         """A bank from the frames of the newest median, or from the reference alone."""

@@ -81,6 +81,8 @@ GHOST_RATIO = 1.5
 #: A ghost's pixels replace one of their own samples with probability 1 / GHOST_UPDATE per frame:
 #: with ``matches`` 2, a ghost is background again after about 2 x GHOST_UPDATE frames.
 GHOST_UPDATE = 2
+#: ``score(gate_above=...)`` compares colours within this many cells of a pixel above it.
+GATE_REACH = 2
 #: Within this many grid cells of foreground, only looks within the base enter the samples.
 NEAR_FOREGROUND = 4
 #: What is made of the bank's picture (slow to change: its edges for the ghost test, its colours
@@ -264,14 +266,19 @@ class FeatureBank:
         """Per-pixel decision threshold, ``max(base, dynamic_factor x running mean)``."""
         return np.maximum(self.base, self.settings.dynamic_factor * self.mean)
 
-    def score(self, query: Features, compare: Compare, image: np.ndarray | None = None) -> np.ndarray:
+    def score(self, query: Features, compare: Compare, image: np.ndarray | None = None,
+              gate_above: float = 0.0) -> np.ndarray:
         """The frame's change map on the bank's grid, scaled so that ``base`` is the threshold.
 
         With colour samples and the frame ``image`` (BGR, any size), pixels whose colour still
         matches ``matches`` colour samples score 0: the features say where something changed,
         the colours keep the mask off the background around it (the features' receptive field
-        spreads a change a few pixels out) and off shadows. Remembers ``query``, the image and
-        the distances for ``update``.
+        spreads a change a few pixels out) and off shadows. ``gate_above`` > 0: the colours are
+        compared only within ``GATE_REACH`` cells of a pixel scoring above it; a caller whose
+        lowest threshold is ``gate_above`` gets the same map everywhere that can cross a
+        threshold (a map scaled up bilinearly, or moved by a fraction of a cell, mixes at most
+        the 2 cells around each pixel) at a fraction of the cost. Remembers ``query``, the image
+        and the distances for ``update``.
         """
         decision = self._decision(compare(self._float32_samples(), query))
         self.frames += 1
@@ -287,26 +294,43 @@ class FeatureBank:
             self._still_frames = np.where(unchanged, self._still_frames + 1, 0).astype(np.uint16)
             self._still = self._still_frames >= STILL_FRAMES
         if self.colours is not None:
-            near = np.stack([_colour_distance(sample, self._image) <= self.settings.colour_threshold
-                             for sample in self.colours])  # (samples, h, w)
-            matched = near.sum(axis=0, dtype=np.uint8)
-            if self.settings.shade < 1:  # only where the colours alone did not match
-                self._add_shade(matched, near)
-            scaled[matched >= self.settings.matches] = 0.0
+            self._colour_gate(scaled, gate_above)
         return scaled
 
-    def _add_shade(self, matched: np.ndarray, near: np.ndarray) -> None:
-        """Count into ``matched`` the samples the frame shows in soft shade, at the pixels
-        ``matched`` leaves unmatched (one sample counts once: ``near`` says which already did)."""
+    def _colour_gate(self, scaled: np.ndarray, gate_above: float) -> None:
+        """Zero ``scaled`` where the frame's colour matches ``matches`` colour samples (plain or
+        in soft shade), everywhere or near pixels above ``gate_above``."""
+        n = self.settings.samples
+        colours = self.colours.reshape(n, -1, 1, 3)  # (samples, pixels, 1, 3): OpenCV sees BGR
+        image = self._image.reshape(-1, 1, 3)
+        where = None
+        if gate_above > 0:
+            near_change = cv2.dilate(cv2.compare(scaled, gate_above, cv2.CMP_GT), _GATE_REACH)
+            where = np.flatnonzero(near_change)
+            if not where.size:
+                return
+            colours, image = np.take(colours, where, axis=1), image[where]
+        near = np.stack([_colour_distance(sample, image)[:, 0] <= self.settings.colour_threshold
+                         for sample in colours])  # (samples, pixels)
+        matched = near.sum(axis=0, dtype=np.uint8)
+        if self.settings.shade < 1:  # only where the colours alone did not match
+            self._add_shade(matched, near, colours[:, :, 0], image[:, 0])
+        gated = matched >= self.settings.matches
+        scaled.reshape(-1)[gated if where is None else where[gated]] = 0.0
+
+    def _add_shade(self, matched: np.ndarray, near: np.ndarray, colours: np.ndarray,
+                   image: np.ndarray) -> None:
+        """Count into ``matched`` (per pixel) the samples ``colours`` ((samples, pixels, 3)) that
+        the frame's colours ``image`` ((pixels, 3)) show in soft shade, at the pixels ``matched``
+        leaves unmatched (one sample counts once: ``near`` says which already did)."""
         todo = np.flatnonzero(matched < self.settings.matches)
         if not todo.size:
             return
-        n = self.settings.samples
-        shading = _Shading(self._image.reshape(-1, 3)[todo], self.settings.shade)
+        shading = _Shading(image[todo], self.settings.shade)
         # np.take on an axis: a third of the time of fancy indexing
-        shaded = shading.of(np.take(self.colours.reshape(n, -1, 3), todo, axis=1))  # (samples, todo)
-        shaded &= ~np.take(near.reshape(n, -1), todo, axis=1)
-        matched.reshape(-1)[todo] += shaded.sum(axis=0, dtype=np.uint8)
+        shaded = shading.of(np.take(colours, todo, axis=1))  # (samples, todo)
+        shaded &= ~np.take(near, todo, axis=1)
+        matched[todo] += shaded.sum(axis=0, dtype=np.uint8)
 
     def _ghosts(self, foreground: np.ndarray, image: np.ndarray) -> np.ndarray | None:
         """Foreground blobs (HxW bool on the grid) whose outline is an edge of what the bank
@@ -453,6 +477,7 @@ def _put(rng: np.random.Generator, flat: np.ndarray, values: np.ndarray,
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 _SQUARE = np.ones((3, 3), np.uint8)
 _NEAR = np.ones((2 * NEAR_FOREGROUND + 1, 2 * NEAR_FOREGROUND + 1), np.uint8)
+_GATE_REACH = np.ones((2 * GATE_REACH + 1, 2 * GATE_REACH + 1), np.uint8)
 
 
 def _edges(image: np.ndarray) -> np.ndarray:

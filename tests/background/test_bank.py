@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from streamcd.background.bank import BankSettings, FeatureBank, _Shading
+from streamcd.background.bank import GATE_REACH, BankSettings, FeatureBank, _Shading
 from streamcd.background.state import dump_bank, load_bank
 
 
@@ -425,14 +425,45 @@ def test_shade_is_counted_once_per_sample_and_only_where_the_colours_did_not_mat
     bank = FeatureBank(features, BankSettings(samples=4, matches=2, shade=0.8), base=0.5, colours=colours)
     image = colours[rng.integers(0, 4, (20, 30)), np.arange(20)[:, None], np.arange(30)]  # one look each
     image = np.rint(image * rng.choice([0.7, 0.9, 1.0], (20, 30, 1))).astype(np.uint8)
-    bank._image = image
     near = np.stack([np.abs(c.astype(int) - image).sum(axis=2) <= 30 for c in colours])
     matched = near.sum(axis=0, dtype=np.uint8)
     before = matched.copy()
-    bank._add_shade(matched, near)
+    flat = matched.reshape(-1)  # _add_shade works on flat pixels: a view
+    bank._add_shade(flat, near.reshape(4, -1), colours.reshape(4, -1, 3), image.reshape(-1, 3))
     # brute force: a sample matches when near or shaded; pixels already matched stay as they were
     shading = _Shading(image, 0.8)
     full = np.sum([n | shading.of(c) for n, c in zip(near, colours)], axis=0)
     expected = np.where(before >= 2, before, full)
     np.testing.assert_array_equal(matched, expected)
     assert (matched > before).any()  # the 0.9 looks of hued samples were found
+
+
+def test_the_colour_gate_near_change_only_gives_the_same_map_wherever_it_can_cross_a_threshold():
+    """``gate_above``: colours compared only within GATE_REACH cells of a pixel above it. There
+    the map is the full gate's; elsewhere both are at most ``gate_above`` (no threshold that low
+    or higher sees a difference)."""
+    rng = np.random.default_rng(5)
+    h, w, low = 30, 40, 0.3
+    colours = rng.integers(0, 256, (4, h, w, 3), dtype=np.uint8)
+    features = (np.broadcast_to(A[None, :, None, None], (4, 3, h, w)).copy(),)
+
+    def scores(gate_above):
+        bank = FeatureBank(features, BankSettings(samples=4, matches=2), base=0.5, colours=colours.copy())
+        # small distances, and any up to sqrt(2) in one corner; the frame's colour one of the
+        # samples' at half the pixels
+        t = rng.random((h, w)) * 0.1
+        t[:10, :15] = rng.random((10, 15)) * 3
+        query = (np.stack([unit(1, v, 0) for v in t.ravel()]).T.reshape(1, 3, h, w).copy(),)
+        image = np.where(rng.random((h, w, 1)) < 0.5, colours[0], colours[1] // 2)
+        return bank.score(query, l2_head, image, gate_above=gate_above)
+
+    state = rng.bit_generator.state
+    full = scores(0.0)
+    rng.bit_generator.state = state
+    near_only = scores(low)
+    reach = 2 * GATE_REACH + 1
+    near = cv2.dilate((near_only > low).astype(np.uint8), np.ones((reach, reach), np.uint8)).astype(bool)
+    assert 0 < near.mean() < 1
+    np.testing.assert_array_equal(near_only[near], full[near])
+    assert (full[~near] <= low).all() and (near_only[~near] <= low).all()
+    assert (full[near] == 0).any()  # the gate did act near the change
