@@ -13,7 +13,13 @@ import cv2
 import numpy as np
 import pytest
 
-from streamcd.background.bank import GATE_REACH, BankSettings, FeatureBank, _Shading
+from streamcd.background.bank import (
+    GATE_REACH,
+    BankSettings,
+    FeatureBank,
+    _column_medians,
+    _Shading,
+)
 from streamcd.background.state import dump_bank, load_bank
 
 
@@ -467,3 +473,9 @@ def test_the_colour_gate_near_change_only_gives_the_same_map_wherever_it_can_cro
     np.testing.assert_array_equal(near_only[near], full[near])
     assert (full[~near] <= low).all() and (near_only[~near] <= low).all()
     assert (full[near] == 0).any()  # the gate did act near the change
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 4800])
+def test_the_exposure_gain_is_numpys_median_of_the_ratios(count):
+    ratios = np.random.default_rng(count).random((count, 3), dtype=np.float32) * 2
+    np.testing.assert_array_equal(_column_medians(ratios), np.median(ratios, axis=0))
