@@ -7,16 +7,13 @@
 - alternate reference: the video's reference replaced by a median of another stretch of its
   frames (``data.with_alternate_references``);
 - pasted foreground: changed pixels of a frame of another video pasted onto the query (label
-  set to changed there), so every background sees many kinds of objects;
-- cast shadow: a soft-edged blob of the query darkened to 15-70 % (a touch bluer, as in
-  sunlight), labels unchanged: the texture under a shadow is the background's, scaled.
+  set to changed there), so every background sees many kinds of objects.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from .data import IGNORE, LabelledVideo
@@ -33,7 +30,6 @@ class AugmentConfig:
     grey_prob: float = 0.15
     paste_prob: float = 0.3
     alternate_prob: float = 0.0  # pair with one of the video's alternate references instead
-    shadow_prob: float = 0.0  # darken a soft blob of the query (a cast shadow; labels unchanged)
 
 
 def _grey(img: np.ndarray) -> np.ndarray:
@@ -79,31 +75,12 @@ def sample_batch(videos: list[LabelledVideo], weights: np.ndarray, size: int,
     cfg = AugmentConfig(**{**cfg.__dict__, "crop": crop})
     for k in rng.choice(len(videos), size=size, p=weights):
         r, q, lab = sample_pair(videos[k], rng, cfg)
-        if rng.random() < cfg.shadow_prob:
-            q = cast_shadow(q, rng)
         if len(videos) > 1 and rng.random() < cfg.paste_prob:
             q, lab = paste_foreground(q, lab, videos[(k + rng.integers(1, len(videos))) % len(videos)], rng)
         refs.append(r)
         queries.append(q)
         labels.append(lab[::2, ::2])  # the fused distance map lives at stride 2
     return np.stack(refs), np.stack(queries), np.stack(labels)
-
-
-def cast_shadow(query: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``query`` with a random ellipse (a sixth to a half of the crop across, edges blurred over
-    a few pixels) darkened to 15-70 % of its brightness, blue kept up to 10 % more."""
-
-    c = query.shape[0]
-    alpha = np.zeros(query.shape[:2], np.float32)
-    centre = (int(rng.integers(0, c)), int(rng.integers(0, c)))
-    axes = (int(rng.integers(c // 12, c // 4 + 1)), int(rng.integers(c // 12, c // 4 + 1)))
-    cv2.ellipse(alpha, centre, axes, float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
-    soft = int(rng.integers(1, 4)) * 2 + 1
-    alpha = cv2.GaussianBlur(alpha, (soft, soft), 0)[..., None]
-    level = rng.uniform(0.15, 0.7)
-    gain = np.array([min(1.0, level * rng.uniform(1.0, 1.1)), level, level], np.float32)  # B, G, R
-    dark = query.astype(np.float32) * (1 - alpha * (1 - gain))
-    return np.rint(dark).clip(0, 255).astype(np.uint8)
 
 
 def paste_foreground(query: np.ndarray, label: np.ndarray, donor: LabelledVideo,
@@ -126,4 +103,4 @@ def paste_foreground(query: np.ndarray, label: np.ndarray, donor: LabelledVideo,
     return query, label
 
 
-__all__ = ["IGNORE", "AugmentConfig", "cast_shadow", "sample_batch", "sample_pair"]
+__all__ = ["IGNORE", "AugmentConfig", "sample_batch", "sample_pair"]

@@ -42,9 +42,6 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
                         help="channels of the three unit-normalised side embeddings")
     parser.add_argument("--paste", type=float, default=0.3,
                         help="probability of pasting another video's foreground onto a query")
-    parser.add_argument("--shadows", type=float, default=0.0,
-                        help="probability of darkening a soft blob of a query (a cast shadow, "
-                        "labelled unchanged)")
     parser.add_argument("--ucsd-weight", type=float, default=0.3, help="share of UCSD batches (0 = off)")
     parser.add_argument("--reference-median", choices=["all", "still"], default="all",
                         help="median of the training references: all (plain; default, best on "
@@ -78,8 +75,7 @@ def recipe_from_args(args: argparse.Namespace, **run) -> TrainConfig:
     net = NetConfig(encoder=args.encoder, distance=args.distance, attention=args.attention,
                     side_weights=(1.0, 1.0, 1.0) if mlso else (0.0, 0.0, 1.0),
                     widths=tuple(args.widths), embed=tuple(args.embed))
-    augment = AugmentConfig(paste_prob=args.paste, alternate_prob=args.alternates,
-                            shadow_prob=args.shadows)
+    augment = AugmentConfig(paste_prob=args.paste, alternate_prob=args.alternates)
     return TrainConfig(batch=args.batch, lr=args.lr, loss=args.loss, tau=args.tau, margin=args.margin,
                        ucsd_weight=args.ucsd_weight, reference_median=args.reference_median,
                        temporal_mean=args.temporal_mean,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from streamcd.train.augment import AugmentConfig, cast_shadow, sample_batch, sample_pair
+from streamcd.train.augment import AugmentConfig, sample_pair
 from streamcd.train.data import LabelledVideo, with_alternate_references
 
 
@@ -45,26 +45,3 @@ def test_pairs_use_an_alternate_with_its_probability(probability, expected):
     rng = np.random.default_rng(1)
     seen = {int(sample_pair(video, rng, cfg)[0].max()) for _ in range(20)}
     assert seen == expected
-
-
-def test_a_cast_shadow_darkens_a_soft_blob_and_keeps_the_texture_and_the_labels():
-    rng = np.random.default_rng(2)
-    query = rng.integers(100, 200, (96, 96, 3), dtype=np.uint8)  # a textured background
-    shaded = cast_shadow(query, rng)
-    ratio = shaded.astype(np.float32).sum(axis=2) / query.astype(np.float32).sum(axis=2)
-    dark = ratio < 0.95
-    assert 0.01 < dark.mean() < 0.9  # a blob, not the whole crop
-    assert (ratio <= 1.0 + 1e-3).all() and ratio.min() >= 0.15 * 0.95  # darker, 15 % at least
-    inside = ratio < ratio.min() + 0.02  # the blob's core: one gain, so the texture is kept
-    core = shaded[inside].astype(np.float32)
-    assert np.corrcoef(core[:, 1], query[inside][:, 1].astype(np.float32))[0, 1] > 0.9
-
-
-def test_shadows_leave_labels_unchanged_in_batches():
-    video = brightening_video()
-    cfg = AugmentConfig(crop=24, jitter_px=2, photometric_prob=0.0, grey_prob=0.0, paste_prob=0.0,
-                        shadow_prob=1.0)
-    _, queries, labels = sample_batch([video], np.ones(1), 8, np.random.default_rng(3), cfg)
-    assert (labels == 0).all()
-    # every frame is one uniform grey: a query with two levels was darkened in part
-    assert any(q.min() < q.max() for q in queries if q.max() > 20)
