@@ -162,7 +162,8 @@ class FrameProcessor:
         # Seeded: the same video gives the same masks on every run (benchmarks, resumed runs).
         bank = FeatureBank.from_frames(features, self._bank_settings, self.postprocess.threshold, center,
                                        seed=0, dtype=np.float16 if half else np.float32,
-                                       images=inputs if config.colour_threshold else None)
+                                       images=inputs if config.colour_threshold else None,
+                                       center_image=reference_input)
         if len(features) > 1:
             bank.seed_mean(features, self.head.compare_bank)
         self.background.bank = bank

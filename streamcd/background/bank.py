@@ -168,13 +168,17 @@ class FeatureBank:
     @classmethod
     def from_frames(cls, features: Sequence[Features], settings: BankSettings, base: float,
                     center: Features | None = None, seed: int | None = None,
-                    dtype=np.float32, images: Sequence[np.ndarray] | None = None) -> FeatureBank:
+                    dtype=np.float32, images: Sequence[np.ndarray] | None = None,
+                    center_image: np.ndarray | None = None) -> FeatureBank:
         """A bank whose samples come from frames taken at different times.
 
         With ``center`` (the features of the frames' median), each position keeps the
         ``samples`` frames whose features there are nearest the median's: an object that passes
-        through fewer than half of the frames stays out of the bank. Without it, a random
-        choice per position. Frames are reused when there are fewer than ``samples``.
+        through fewer than half of the frames stays out of the bank. Fewer frames than
+        ``samples``: every frame once, the rest of the samples the median's (``center_image``
+        its picture, needed with ``images``); a frame taken twice would match itself twice, so
+        a stream of a few frames, scored against a bank of those frames, would show nothing.
+        Without ``center``, a random choice per position, frames reused when too few.
         ``images``: the frames themselves (BGR, any size); their colours at side 0's positions
         become the colour samples.
         """
@@ -182,6 +186,12 @@ class FeatureBank:
             raise ValueError("a feature bank needs at least one frame's features")
         rng = np.random.default_rng(seed)
         n = settings.samples
+        if center is not None and len(features) < n:
+            if images is not None and center_image is None:
+                raise ValueError("fewer frames than samples: give center_image with images")
+            features = [*features, *[center] * (n - len(features))]
+            if images is not None:
+                images = [*images, *[center_image] * (n - len(images))]
         samples = []
         for side in range(len(features[0])):
             stack = np.concatenate([f[side] for f in features], axis=0)  # (M, C, h, w)

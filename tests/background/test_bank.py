@@ -50,6 +50,23 @@ def test_samples_nearest_the_median_keep_a_passing_object_out():
     assert np.isclose(random_bank.samples[0], B[None, :, None, None]).all(axis=1).any()
 
 
+def test_with_a_median_fewer_frames_than_samples_are_each_taken_once_and_the_median_fills_the_rest():
+    # a frame taken twice would match itself twice (matches 2): what it shows could never be seen
+    frames = [frame(2, 3, v) for v in (A, B, C)]
+    looks = [np.full((2, 3, 3), k * 50, np.uint8) for k in (1, 2, 3)]
+    median_look = np.full((2, 3, 3), 7, np.uint8)
+    bank = FeatureBank.from_frames(frames, BankSettings(samples=5), base=0.5, center=frame(2, 3, A),
+                                   seed=0, images=looks, center_image=median_look)
+    per_sample = bank.samples[0][:, :, 0, 0]
+    assert sum(np.allclose(s, B) for s in per_sample) == 1 and sum(np.allclose(s, C) for s in per_sample) == 1
+    assert sum(np.allclose(s, A) for s in per_sample) == 3  # the A frame and the median twice
+    assert sorted(bank.colours[:, 0, 0, 0].tolist()) == [7, 7, 50, 100, 150]
+    # the frame showing B scores it against the other samples: not hidden by itself
+    assert bank.score(frame(2, 3, B), l2_head)[0, 0] == pytest.approx(D_AB)
+    with pytest.raises(ValueError, match="center_image"):
+        FeatureBank.from_frames(frames, BankSettings(samples=5), base=0.5, center=frame(2, 3, A), images=looks)
+
+
 def test_fewer_frames_than_samples_are_reused():
     bank = FeatureBank.from_frames([frame(2, 3, A), frame(2, 3, B)], BankSettings(samples=5), base=0.5, seed=0)
     assert bank.samples[0].shape == (5, 3, 2, 3)
