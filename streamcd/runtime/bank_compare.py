@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 #: numpy is used when its distances are within this of the graph's on the first comparison ...
 AGREEMENT = 1e-5
 #: ... and the unit-length form within this: near 0, float32 rounding of ``2 - 2 b.f`` is a few
-#: 1e-4 after the square root (distances are thresholded at 0.2 and more).
+#: 1e-4 after the square root (the mask's lowest threshold is 0.3 by default).
 UNIT_AGREEMENT = 1e-3
 
 
