@@ -36,32 +36,40 @@ UNIT_AGREEMENT = 1e-3
 def mean_side_distance(samples: Features, query: Features) -> np.ndarray:
     """(samples, h0, w0): per side the L2 distance of each sample to the frame (batch 1) over
     the channels, sides upsampled bilinearly to side 0's grid, averaged over the sides."""
-    total = None
-    for bank, frame in zip(samples, query):
-        diff = bank - frame
-        side = np.sqrt(np.einsum("nchw,nchw->nhw", diff, diff))
-        if total is None:
-            total, (h, w) = side, side.shape[1:]
-            continue
-        # OpenCV resizes up to 512 channels at once: samples as channels, half-pixel centres
-        up = cv2.resize(np.ascontiguousarray(side.transpose(1, 2, 0)), (w, h),
-                        interpolation=cv2.INTER_LINEAR)
-        total += up.reshape(h, w, -1).transpose(2, 0, 1)
-    return total / np.float32(len(samples))
+    return _mean_over_sides(samples, query, _l2)
 
 
 def unit_side_distance(samples: Features, query: Features) -> np.ndarray:
     """As :func:`mean_side_distance` for features of unit length per pixel (``|b - f|^2 =
     2 - 2 b.f``): within a few 1e-4 of it there, wrong for other features."""
+    return _mean_over_sides(samples, query, _unit_l2)
+
+
+def _l2(bank: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """(samples, h, w) L2 distances of a side's samples (samples, C, h, w) to the frame's
+    (1, C, h, w)."""
+    diff = bank - frame
+    return np.sqrt(np.einsum("nchw,nchw->nhw", diff, diff))
+
+
+def _unit_l2(bank: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """As :func:`_l2` for unit-length features: ``sqrt(2 - 2 b.f)``, no difference array."""
+    squared = np.einsum("nchw,chw->nhw", bank, frame[0])
+    squared *= np.float32(-2)
+    squared += np.float32(2)
+    return np.sqrt(np.maximum(squared, np.float32(0), out=squared), out=squared)
+
+
+def _mean_over_sides(samples: Features, query: Features,
+                     side_distance: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """``side_distance`` of every side, upsampled bilinearly to side 0's grid and averaged."""
     total = None
     for bank, frame in zip(samples, query):
-        squared = np.einsum("nchw,chw->nhw", bank, frame[0])
-        squared *= np.float32(-2)
-        squared += np.float32(2)
-        side = np.sqrt(np.maximum(squared, np.float32(0), out=squared), out=squared)
+        side = side_distance(bank, frame)
         if total is None:
             total, (h, w) = side, side.shape[1:]
             continue
+        # OpenCV resizes up to 512 channels at once: samples as channels, half-pixel centres
         up = cv2.resize(np.ascontiguousarray(side.transpose(1, 2, 0)), (w, h),
                         interpolation=cv2.INTER_LINEAR)
         total += up.reshape(h, w, -1).transpose(2, 0, 1)
