@@ -143,9 +143,10 @@ class BankConfig(_Schema):
     align: bool = Field(True, description="a frame shifted by a cell of the bank's grid or more "
                         "against the bank's picture (a shaking camera) is moved back before it is "
                         "compared, and the mask moved onto the frame; false = frames as they are")
-    dtype: Literal["auto", "float32", "float16"] = Field(
-        "auto", description="storage of the samples; auto: float16 when float32 would take more "
-        "than 32 MB per stream (720p and up)")
+    dtype: Literal["auto", "float32", "float16", "int8"] = Field(
+        "auto", description="storage of the samples; auto: int8 (unit-length features x 127) "
+        "when float32 would take more than 32 MB per stream (720p and up), float16 there for a "
+        "model whose features are not of unit length")
 
     @model_validator(mode="after")
     def _matches_fit(self) -> BankConfig:

@@ -59,8 +59,21 @@ class ReferenceCache:
         return self.features
 
 
-#: ``background.bank.dtype: auto`` stores the samples in float16 above this many bytes.
+#: ``background.bank.dtype: auto`` stores the samples in int8 above this many bytes.
 BANK_FLOAT32_MAX_BYTES = 32 * 2**20
+
+
+def _storage(dtype: str, samples: int, features: Features) -> type:
+    """The bank samples' numpy type for ``background.bank.dtype``: ``auto`` keeps float32 up
+    to ``BANK_FLOAT32_MAX_BYTES`` and takes int8 above (unit-length features times 127: within
+    0.004 per component, a quarter of the memory and widened 6x faster than float16), float16
+    for features of another kind (a component beyond +-1 would not fit)."""
+    if dtype != "auto":
+        return {"float32": np.float32, "float16": np.float16, "int8": np.int8}[dtype]
+    if sum(f.nbytes // f.shape[0] for f in features) * samples <= BANK_FLOAT32_MAX_BYTES:
+        return np.float32
+    unit = all(float(np.abs(f).max()) <= 1.0 + 1e-4 for f in features)
+    return np.int8 if unit else np.float16
 
 
 class FrameProcessor:
@@ -156,19 +169,17 @@ class FrameProcessor:
             features = [self.encode(f) for f in inputs]
             self.times.reference_encodes += len(features)
         config = self.background.config.bank
-        per_sample = sum(f.nbytes // f.shape[0] for f in features[0])
-        half = config.dtype == "float16" or (
-            config.dtype == "auto" and per_sample * config.samples > BANK_FLOAT32_MAX_BYTES)
         # Seeded: the same video gives the same masks on every run (benchmarks, resumed runs).
         bank = FeatureBank.from_frames(features, self._bank_settings, self.postprocess.threshold, center,
-                                       seed=0, dtype=np.float16 if half else np.float32,
+                                       seed=0, dtype=_storage(config.dtype, config.samples, center),
                                        images=inputs if config.colour_threshold else None,
                                        center_image=reference_input)
         if len(features) > 1:
             bank.seed_mean(features, self.head.compare_bank)
         self.background.bank = bank
-        log.info("stream %s: feature bank of %d samples from %d frame(s), %.1f MB, base threshold "
-                 "%.3f", self.stream, config.samples, len(features), bank.nbytes / 2**20, bank.base)
+        log.info("stream %s: feature bank of %d samples (%s) from %d frame(s), %.1f MB, base "
+                 "threshold %.3f", self.stream, config.samples, bank.samples[0].dtype, len(features),
+                 bank.nbytes / 2**20, bank.base)
         return bank
 
     def process(self, frame: Frame) -> tuple[Result, list[StreamEvent]]:

@@ -85,3 +85,19 @@ def test_a_client_processor_with_a_feature_bank_needs_the_head():
                 ClientFrameProcessor(None, model, background, post, "cam", head=head)
         else:
             assert ClientFrameProcessor(None, model, background, post, "cam", head=head).head is head
+
+
+def test_bank_storage_is_float32_when_small_and_int8_for_unit_features_when_large():
+    import numpy as np
+
+    from streamcd.processor import BANK_FLOAT32_MAX_BYTES, _storage
+
+    rng = np.random.default_rng(0)
+    side = rng.normal(size=(1, 8, 360, 640)).astype(np.float32)  # a 1280x720 frame's side 0
+    unit_side = side / np.linalg.norm(side, axis=1, keepdims=True)
+    assert unit_side.nbytes * 8 > BANK_FLOAT32_MAX_BYTES
+    assert _storage("auto", 8, (unit_side,)) is np.int8
+    assert _storage("auto", 8, (side,)) is np.float16  # beyond +-1: int8 could not hold it
+    assert _storage("auto", 8, (unit_side[:, :, :120, :160],)) is np.float32
+    assert _storage("float16", 8, (unit_side,)) is np.float16
+    assert _storage("float32", 8, (unit_side,)) is np.float32

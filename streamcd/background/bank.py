@@ -51,13 +51,16 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..runtime.bank_compare import quantised
 from ..runtime.base import Features
 from ..runtime.geometry import to_model_input
 from .align import Shift, ShiftFinder, shifted
 
-#: Per side a (samples, channels, h, w) array; side 0 has the distance map's grid.
+#: Per side a (samples, channels, h, w) array; side 0 has the distance map's grid. Stored as
+#: float32, float16, or int8 holding the (unit-length) features times ``INT8_SCALE``.
 Samples = tuple[np.ndarray, ...]
-#: The model head on host arrays: (bank samples, one frame's features) -> (samples, h0, w0).
+#: The model head on host arrays: (bank samples as stored, one frame's features) ->
+#: (samples, h0, w0); see :class:`~streamcd.runtime.bank_compare.BankComparer`.
 Compare = Callable[[Samples, Features], np.ndarray]
 
 #: Soft shade: the frame's chromaticity (B, G, R over their sum) within this L1 distance of the
@@ -180,7 +183,8 @@ class FeatureBank:
         a stream of a few frames, scored against a bank of those frames, would show nothing.
         Without ``center``, a random choice per position, frames reused when too few.
         ``images``: the frames themselves (BGR, any size); their colours at side 0's positions
-        become the colour samples.
+        become the colour samples. ``dtype`` np.int8 stores unit-length features times
+        ``INT8_SCALE`` (a quarter of float32's memory).
         """
         if not features:
             raise ValueError("a feature bank needs at least one frame's features")
@@ -201,7 +205,8 @@ class FeatureBank:
                 rank = 1e-3 * rank + np.sqrt(((stack - center[side]) ** 2).sum(axis=1))
             order = np.argsort(rank, axis=0)[np.arange(n) % m]  # (n, h, w)
             picked = np.take_along_axis(stack, order[:, None], axis=0)
-            samples.append(np.ascontiguousarray(picked, dtype=dtype))
+            samples.append(quantised(picked) if dtype == np.int8
+                           else np.ascontiguousarray(picked, dtype=dtype))
             if side == 0:
                 first_order = order
         colours = None
@@ -290,7 +295,7 @@ class FeatureBank:
         the 2 cells around each pixel) at a fraction of the cost. Remembers ``query``, the image
         and the distances for ``update``.
         """
-        decision = self._decision(compare(self._float32_samples(), query))
+        decision = self._decision(compare(self.samples, query))
         self.frames += 1
         self._query, self._last = query, decision
         scaled = decision * (self.base / self.threshold())
@@ -373,15 +378,10 @@ class FeatureBank:
         that is still now and then (a person reading, fidgeting) starts quiet, and is not taken
         for moving background (the median of those distances was: a reader was missed for
         hundreds of frames)."""
-        samples = self._float32_samples()
         smallest = np.full(self.grid, self.base, np.float32)  # a running minimum: no stack of frames
         for f in features:
-            np.minimum(smallest, self._decision(compare(samples, f)), out=smallest)
+            np.minimum(smallest, self._decision(compare(self.samples, f)), out=smallest)
         self.mean = smallest
-
-    def _float32_samples(self) -> Samples:
-        """The samples as the head takes them (float16 storage is widened per call)."""
-        return tuple(s.astype(np.float32, copy=False) for s in self.samples)
 
     def _decision(self, distances: np.ndarray) -> np.ndarray:
         """The ``matches``-th smallest of (samples, h, w) distances, per pixel."""
@@ -458,7 +458,8 @@ class FeatureBank:
             h, w = bank.shape[2:]
             cell_rate, cell_own = _pool_min(cell_rate, h, w), _pool_min(cell_own, h, w)
             # flat views: one index per cell is cheaper than (y, x) pairs
-            flat, values = bank.reshape(n, bank.shape[1], h * w), q[0].reshape(q.shape[1], h * w)
+            frame = quantised(q[0]) if bank.dtype == np.int8 else q[0]
+            flat, values = bank.reshape(n, bank.shape[1], h * w), frame.reshape(q.shape[1], h * w)
             colours = None  # (samples, h*w, 3) and the frame's (h*w, 3): side 0 only
             if side == 0 and image is not None and self.colours is not None:
                 colours = self.colours.reshape(n, h * w, 3), image.reshape(h * w, 3)

@@ -8,8 +8,13 @@ broadcast subtract, a multiply and a reduction), and in about 40 % when the feat
 length (the shipped encoders L2-normalise every pixel): then ``|b - f|^2 = 2 - 2 b.f``, a
 product with no difference array. The first comparison runs the graph and the numpy forms on the
 same features; the first form that agrees with the graph is kept, so a head of another shape (a
-future attention head, other side weights) keeps running as the graph, and samples stored in
-float16 (no longer of unit length to float32 precision) take the difference form.
+future attention head, other side weights) keeps running as the graph. The choice is made per
+storage type of the samples: samples stored in int8 or float16 (no longer of unit length to
+float32 precision) take the difference form, also where the same model compares a float32 bank
+of another stream in the product form.
+
+Bank samples may be stored as float32, float16, or int8 holding unit-length features times
+``INT8_SCALE`` (a quarter of float32's memory); the comparer widens them for the arithmetic.
 """
 
 from __future__ import annotations
@@ -31,6 +36,28 @@ AGREEMENT = 1e-5
 #: ... and the unit-length form within this: near 0, float32 rounding of ``2 - 2 b.f`` is a few
 #: 1e-4 after the square root (the mask's lowest threshold is 0.3 by default).
 UNIT_AGREEMENT = 1e-3
+
+
+#: int8 bank samples hold unit-length features times this (every component is within +-1).
+INT8_SCALE = 127.0
+
+
+def quantised(features: np.ndarray) -> np.ndarray:
+    """Unit-length features as int8 bank samples: times ``INT8_SCALE``, rounded."""
+    return np.clip(np.rint(features * np.float32(INT8_SCALE)), -127, 127).astype(np.int8)
+
+
+def widened(samples: Features) -> Features:
+    """Bank samples as float32, as the head takes them: float16 widened, int8 scaled back."""
+    out = []
+    for side in samples:
+        if side.dtype == np.int8:
+            wide = side.astype(np.float32)
+            wide *= np.float32(1 / INT8_SCALE)
+            out.append(wide)
+        else:
+            out.append(side.astype(np.float32, copy=False))
+    return tuple(out)
 
 
 def mean_side_distance(samples: Features, query: Features) -> np.ndarray:
@@ -83,29 +110,40 @@ _FORMS = ((unit_side_distance, UNIT_AGREEMENT), (mean_side_distance, AGREEMENT))
 class BankComparer:
     """``comparer(samples, query) -> (samples, h0, w0)`` distances with a head session.
 
-    ``allow_numpy``: False keeps the graph for good (e.g. a GPU session). Safe from several
-    threads (the choice is made once, under a lock).
+    ``samples``: per side (samples, C, h, w) in float32, float16 or int8 (unit features times
+    ``INT8_SCALE``); ``query``: one frame's float32 features. ``allow_numpy``: False keeps the
+    graph for good (e.g. a GPU session). Safe from several threads (each storage type's choice
+    is made once, under a lock).
     """
 
     def __init__(self, session, inputs: list[str], allow_numpy: bool = True) -> None:
         self._session = session
         self._inputs = inputs
-        self._numpy: Callable[[Features, Features], np.ndarray] | bool | None = (
-            None if allow_numpy else False)
+        self._allow_numpy = allow_numpy
+        #: per storage type of the samples: the numpy function, or False for the graph
+        self._forms: dict[np.dtype, Callable[[Features, Features], np.ndarray] | bool] = {}
+        self._last: np.dtype | None = None
         self._lock = threading.Lock()
 
     @property
     def uses_numpy(self) -> bool | None:
-        """Whether numpy computes the distances (None until the first comparison)."""
-        return self._numpy if self._numpy is None else self._numpy is not False
+        """Whether numpy computed the last comparison's distances (None before the first)."""
+        form = self._chosen()
+        return None if form is None else form is not False
 
     @property
     def form(self) -> str | None:
-        """Which arithmetic computes the distances: a numpy function's name or "graph" (None
-        until the first comparison)."""
-        if self._numpy is None:
+        """Which arithmetic computed the last comparison: a numpy function's name or "graph"
+        (None before the first)."""
+        form = self._chosen()
+        if form is None:
             return None
-        return "graph" if self._numpy is False else self._numpy.__name__
+        return "graph" if form is False else form.__name__
+
+    def _chosen(self):
+        if self._last is None:
+            return None
+        return self._forms.get(self._last, False if not self._allow_numpy else None)
 
     def __call__(self, samples: Features, query: Features) -> np.ndarray:
         if len(samples) != len(query) or any(
@@ -115,13 +153,17 @@ class BankComparer:
                 "compare_bank needs bank samples and one frame's features of the same image "
                 f"size; got {[s.shape for s in samples]} and {[q.shape for q in query]}"
             )
-        if self._numpy:
-            return self._numpy(samples, query)
-        graph = self._graph(samples, query)
-        if self._numpy is None:
+        kind = samples[0].dtype
+        self._last = kind
+        wide = widened(samples)
+        form = self._forms.get(kind) if self._allow_numpy else False
+        if form:
+            return form(wide, query)
+        graph = self._graph(wide, query)
+        if form is None:
             with self._lock:
-                if self._numpy is None:
-                    self._numpy = self._agreeing(graph, samples, query)
+                if kind not in self._forms:
+                    self._forms[kind] = self._agreeing(graph, wide, query)
         return graph
 
     def _graph(self, samples: Features, query: Features) -> np.ndarray:

@@ -261,6 +261,34 @@ def test_bank_round_trips_through_its_file_format():
     np.testing.assert_array_equal(loaded.blink, bank.blink)
 
 
+def test_an_int8_bank_keeps_and_learns_features_within_a_rounding_step_and_round_trips():
+    from streamcd.runtime.bank_compare import INT8_SCALE, quantised, widened
+
+    def widening_head(samples, query):
+        return l2_head(widened(samples), query)
+
+    settings = BankSettings(samples=4, matches=2, subsample=1, still_update=0)
+    tilted = unit(1, 0.3, 0.2)
+    small = FeatureBank.from_frames([frame(6, 6, tilted)], settings, base=1.9, seed=0)
+    bank = FeatureBank.from_frames([frame(6, 6, tilted)], settings, base=1.9, seed=0, dtype=np.int8)
+    assert bank.samples[0].dtype == np.int8 and bank.nbytes < small.nbytes
+    np.testing.assert_allclose(widened(bank.samples)[0], small.samples[0], atol=0.5 / INT8_SCALE)
+    # the same distances within a rounding step, and the same pixels learn the frame's features
+    for _ in range(3):
+        np.testing.assert_allclose(bank.score(frame(6, 6, B), widening_head),
+                                   small.score(frame(6, 6, B), l2_head), atol=0.01)
+        background = np.ones((6, 6), bool)
+        background[:, :2] = False
+        bank.update(background)
+        small.update(background)
+    assert bank.samples[0].dtype == np.int8
+    learnt = (bank.samples[0] == quantised(B)[None, :, None, None]).all(axis=1)
+    assert learnt.any(axis=0)[:, 3:].all() and not learnt.any(axis=0)[:, :1].any()
+    loaded, _ = load_bank(dump_bank(bank, version=1))
+    assert loaded.samples[0].dtype == np.int8
+    np.testing.assert_array_equal(loaded.samples[0], bank.samples[0])
+
+
 def test_a_bank_file_saved_before_the_blink_map_loads_with_an_empty_one():
     bank = FeatureBank.from_frames([frame(2, 3, A)], BankSettings(samples=2), base=0.5, seed=0)
     bank.mean[:] = 0.25

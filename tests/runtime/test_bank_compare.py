@@ -10,6 +10,7 @@ from streamcd.runtime.bank_compare import (
     UNIT_AGREEMENT,
     BankComparer,
     mean_side_distance,
+    quantised,
     unit_side_distance,
 )
 from streamcd.runtime.onnx_model import OnnxChangeModel
@@ -107,3 +108,21 @@ def test_samples_stored_in_float16_take_the_difference_form(model):
     graph = compare(samples, query)
     assert compare.form == "mean_side_distance"
     np.testing.assert_allclose(compare(samples, query), graph, atol=1e-5)
+
+
+def test_int8_samples_take_the_difference_form_beside_a_float32_bank_of_the_same_model(model):
+    """One model serves streams of several sizes: a small one's float32 bank takes the product
+    form, a large one's int8 bank (no longer of unit length) must not inherit it."""
+    samples = features(model, 4, seed=12)
+    query = tuple(s[3:4] for s in samples)  # distance 0 to sample 3: where 2 - 2 b.f is worst
+    compare = BankComparer(HeadGraph(model), ["r0", "r1", "r2", "q0", "q1", "q2"])
+    exact = compare(samples, query)
+    assert compare.form == "unit_side_distance"
+    small = tuple(quantised(s) for s in samples)
+    assert all(s.dtype == np.int8 for s in small)
+    compare(small, query)
+    assert compare.form == "mean_side_distance"
+    # at most half a step (1/254) per component: sqrt(8, 16, 24 channels) / 254 averaged, 0.0153
+    np.testing.assert_allclose(compare(small, query), exact, atol=0.016)
+    compare(samples, query)
+    assert compare.form == "unit_side_distance"
