@@ -458,8 +458,7 @@ class FeatureBank:
             h, w = bank.shape[2:]
             cell_rate, cell_own = _pool_min(cell_rate, h, w), _pool_min(cell_own, h, w)
             # flat views: one index per cell is cheaper than (y, x) pairs
-            frame = quantised(q[0]) if bank.dtype == np.int8 else q[0]
-            flat, values = bank.reshape(n, bank.shape[1], h * w), frame.reshape(q.shape[1], h * w)
+            flat, values = bank.reshape(n, bank.shape[1], h * w), q[0].reshape(q.shape[1], h * w)
             colours = None  # (samples, h*w, 3) and the frame's (h*w, 3): side 0 only
             if side == 0 and image is not None and self.colours is not None:
                 colours = self.colours.reshape(n, h * w, 3), image.reshape(h * w, 3)
@@ -477,9 +476,11 @@ class FeatureBank:
 def _put(rng: np.random.Generator, flat: np.ndarray, values: np.ndarray,
          colours: tuple[np.ndarray, np.ndarray] | None, cells: np.ndarray, into: np.ndarray) -> None:
     """The frame's features (``values``, (C, h*w)) at ``cells`` into one random sample each of
-    the cells ``into`` of ``flat`` ((samples, C, h*w)); likewise its colours when given."""
+    the cells ``into`` of ``flat`` ((samples, C, h*w)); likewise its colours when given. An int8
+    bank gets them quantised (only the cells written, not the whole frame)."""
     k = rng.integers(0, flat.shape[0], cells.size)
-    flat[k, :, into] = values[:, cells].T
+    written = values[:, cells].T
+    flat[k, :, into] = quantised(written) if flat.dtype == np.int8 else written
     if colours is not None:
         samples, looks = colours
         samples[k, into] = looks[cells]
