@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from .runtime.geometry import TRAINING_SIDE
 from .yamlconf import load_validated
 
 log = logging.getLogger(__name__)
@@ -377,6 +378,11 @@ class StreamConfig(_Schema):
     max_side: int | None = Field(
         None, ge=16, description="longest side the model sees: larger frames are downscaled for "
         "inference and the change map scaled back (None = full resolution)"
+    )
+    min_side: int | None = Field(
+        TRAINING_SIDE, ge=16, description="frames whose longer side is shorter are upscaled to it "
+        "for inference (the scale the shipped networks learnt at; never above max_side); None = never "
+        "upscaled"
     )
 
 

@@ -15,6 +15,7 @@ from .frames import Frame, Result
 from .postprocess import MaskPostprocessor
 from .processor import FrameProcessor
 from .runtime.base import ChangeModel
+from .runtime.geometry import TRAINING_SIDE
 
 _PROVISIONAL = -2  # cache key of the first frame's features while the median is collected
 
@@ -38,6 +39,8 @@ class Detector:
         keep_distance: keep each frame's change map in ``last_result.distance``.
         max_side: frames with a longer side are downscaled for the model (masks keep the frame
             size).
+        min_side: frames whose longer side is shorter are upscaled to it for the model (the
+            scale the shipped networks learnt at; None = never).
 
     Raises:
         ConfigError: ``background`` or ``postprocess`` is not a valid section.
@@ -59,7 +62,7 @@ class Detector:
                  background: BackgroundConfig | dict[str, Any] | np.ndarray | None = None,
                  postprocess: PostprocessConfig | dict[str, Any] | None = None,
                  threshold: float | None = None, keep_distance: bool = False,
-                 max_side: int | None = None):
+                 max_side: int | None = None, min_side: int | None = TRAINING_SIDE):
         if isinstance(model, (str, Path)) or model is None:
             from .runtime.onnx_model import OnnxChangeModel
 
@@ -77,7 +80,7 @@ class Detector:
         self._background = BackgroundManager(bg_cfg, "detector")
         self._processor = FrameProcessor(model, self._background,
                                          MaskPostprocessor(post_cfg, model.threshold), "detector",
-                                         keep_distance, max_side)
+                                         keep_distance, max_side, min_side)
         self._provisional: np.ndarray | None = None
         if initial is not None:
             self._background.offer(initial)

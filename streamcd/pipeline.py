@@ -425,13 +425,13 @@ class Pipeline:
 
     def _processors(self, stream: StreamConfig, batcher: FrameBatcher | None) -> ProcessorFactory:
         """How ``stream`` makes its processor: the shared model, directly or through ``batcher``."""
-        model, name, max_side = self.model, stream.name, stream.max_side
+        model, name, sides = self.model, stream.name, {"max_side": stream.max_side,
+                                                        "min_side": stream.min_side}
         if batcher is not None:
             return lambda background, postprocess: ClientFrameProcessor(
-                batcher.client(name), model, background, postprocess, name, max_side=max_side,
-                head=model)
+                batcher.client(name), model, background, postprocess, name, head=model, **sides)
         return lambda background, postprocess: FrameProcessor(
-            model, background, postprocess, name, max_side=max_side)
+            model, background, postprocess, name, **sides)
 
 
 def _join(threads: list[threading.Thread]) -> bool:

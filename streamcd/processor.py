@@ -22,7 +22,7 @@ from .postprocess import MaskPostprocessor
 from .postprocess.temporal import TemporalMean
 from .runtime.base import BankHead, ChangeModel, Features, ModelTraits
 from .runtime.binding import DeviceFeatures
-from .runtime.geometry import model_input_size, to_frame_size, to_model_input
+from .runtime.geometry import TRAINING_SIDE, model_input_size, to_frame_size, to_model_input
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +88,18 @@ class FrameProcessor:
     and thresholded at the model card's ``threshold`` (or ``postprocess.threshold``). The
     distance maps of the last ``postprocess.temporal_mean`` frames are averaged (unset: the model's
     ``temporal_mean``, the card's). ``max_side``: frames with a longer side are downscaled for
-    the model, the change map is scaled back. The encoder is reached through :meth:`encode`
+    the model; ``min_side``: frames with a shorter longer side are upscaled for it (the scale the
+    networks learnt at); the change map is scaled back to the frame. The encoder is reached through :meth:`encode`
     (the model itself here; a batcher or a Ray model actor in :class:`ClientFrameProcessor`).
     """
 
     def __init__(self, model: ChangeModel, background: BackgroundManager,
                  postprocess: MaskPostprocessor, stream: str = "", keep_distance: bool = False,
-                 max_side: int | None = None):
+                 max_side: int | None = None, min_side: int | None = TRAINING_SIDE):
         self.model = model
         self.head: BankHead | None = model  # compares frames with the bank (the model's head)
         self.max_side = max_side
+        self.min_side = min_side
         self.background = background
         self.postprocess = postprocess
         self.stream = stream
@@ -115,12 +117,16 @@ class FrameProcessor:
     def distance(self, image: np.ndarray, reference: np.ndarray, version: int) -> np.ndarray:
         """Frame-sized float32 change map of ``image`` against ``reference``."""
         h, w = image.shape[:2]
-        size = model_input_size((w, h), self.model.multiple, self.max_side)
+        size = self.input_size(w, h)
         t0 = time.perf_counter()
         ref = self._cache.get(self.model, reference, version, size, self.times)
         dist = self.model.distance(ref, to_model_input(image, size)[None])[0]
         self.times.inference += time.perf_counter() - t0
         return to_frame_size(dist, (w, h))
+
+    def input_size(self, w: int, h: int) -> tuple[int, int]:
+        """(w, h) of what the model sees of a w x h frame."""
+        return model_input_size((w, h), self.model.multiple, self.max_side, self.min_side)
 
     def encode(self, image: np.ndarray) -> Features:
         """Encoder features (per side (1, C, h, w), on the host) of one model-sized frame."""
@@ -129,7 +135,7 @@ class FrameProcessor:
     def bank_distance(self, image: np.ndarray) -> np.ndarray:
         """Frame-sized change map of ``image`` against the feature bank (built when missing)."""
         h, w = image.shape[:2]
-        size = model_input_size((w, h), self.model.multiple, self.max_side)
+        size = self.input_size(w, h)
         t0 = time.perf_counter()
         small = to_model_input(image, size)
         bank = self.background.bank
@@ -233,8 +239,10 @@ class ClientFrameProcessor(FrameProcessor):
 
     def __init__(self, client: ModelClient, model: ModelTraits, background: BackgroundManager,
                  postprocess: MaskPostprocessor, stream: str, incarnation: str = "",
-                 max_side: int | None = None, *, head: BankHead | None = None) -> None:
-        super().__init__(model, background, postprocess, stream, max_side=max_side)
+                 max_side: int | None = None, *, head: BankHead | None = None,
+                 min_side: int | None = TRAINING_SIDE) -> None:
+        super().__init__(model, background, postprocess, stream, max_side=max_side,
+                         min_side=min_side)
         if self.use_bank and head is None:
             raise ValueError(f"stream {stream}: background.model bank needs the model's head "
                              "(ClientFrameProcessor(..., head=...))")
@@ -247,7 +255,7 @@ class ClientFrameProcessor(FrameProcessor):
 
     def distance(self, image: np.ndarray, reference: np.ndarray, version: int) -> np.ndarray:
         h, w = image.shape[:2]
-        size = model_input_size((w, h), self.model.multiple, self.max_side)
+        size = self.input_size(w, h)
         t0 = time.perf_counter()
         # The incarnation token keeps a restarted stream's versions from matching stale features.
         key = (self.incarnation, version, size)

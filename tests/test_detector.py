@@ -148,7 +148,9 @@ def test_a_ghost_of_an_object_present_at_start_heals_with_the_bank_only(model):
     for name, settings in [("default", {}), ("diffusion", {"bank": {"ghosts": False}}),
                            ("stopped", {"bank": {"ghosts": False, "still_update": 128}}),
                            ("reference", {"model": "reference"})]:
-        detector = Detector(model, background={"frames": 30, "stride": 2, **settings})
+        # at the frame's own grid (min_side off): diffusion's pace is counted in grid cells
+        detector = Detector(model, background={"frames": 30, "stride": 2, **settings},
+                            min_side=None)
         for _ in range(60):
             detector.apply(with_object)
         share = [(detector.apply(background)[40:80, 60:100] > 0).mean() for _ in range(1000)]

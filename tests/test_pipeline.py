@@ -286,6 +286,23 @@ def test_max_side_downscales_the_model_input_only(tmp_path, model, max_side, see
     assert (found & true).sum() / (found | true).sum() > 0.6  # the square, at frame size
 
 
+@pytest.mark.parametrize(("min_side", "seen"), [("default", (320, 240)), (None, (160, 120))])
+def test_min_side_upscales_a_small_camera_for_the_model_only(tmp_path, model, min_side, seen):
+    # a 160x120 camera is seen at the scale the networks learnt at; masks keep the frame size
+    frames, truth = square_frames(24, size=(160, 120), square=24)
+    clip = write_clip(tmp_path / "clip.mp4", frames)
+    spy = ShapeSpy(model)
+    extra = {} if min_side == "default" else {"min_side": min_side}
+    stream = video_stream("cam", clip, tmp_path, background={"frames": 5, "stride": 4}, **extra)
+    report = Pipeline(config(stream), spy).run()
+    assert report.ok and spy.sizes == {seen}
+    masks = [cv2.imread(str(tmp_path / "cam" / name), cv2.IMREAD_GRAYSCALE)
+             for name in mask_names(tmp_path / "cam")]
+    assert len(masks) == 24 and all(m.shape == (120, 160) for m in masks)
+    found, true = np.stack(masks)[-4:] > 0, np.stack(truth)[-4:]
+    assert (found & true).sum() / (found | true).sum() > 0.6  # the square, at frame size
+
+
 def test_reference_streams_threshold_at_the_card_value_unless_fixed(tmp_path, model):
     # background.model reference: the card's threshold as it is (no per-scene rule lowers it),
     # postprocess.threshold when set; the feature bank: the card's bank_threshold

@@ -38,6 +38,7 @@ from ..pipeline import RunObserver, StreamReport, StreamRunner
 from ..postprocess import MaskPostprocessor
 from ..processor import ClientFrameProcessor, FrameProcessor, StageTimes
 from ..runtime.batch_runner import StreamClient
+from ..runtime.geometry import TRAINING_SIDE
 from ..runtime.onnx_model import OnnxHead
 from ..sources import Source
 from .model_server import ModelInfo
@@ -85,11 +86,12 @@ class RemoteFrameProcessor(ClientFrameProcessor):
 
     def __init__(self, client: RemoteModelClient, info: ModelInfo, background: BackgroundManager,
                  postprocess: MaskPostprocessor, stream: str, incarnation: str,
-                 first_events: list[StreamEvent], max_side: int | None = None) -> None:
+                 first_events: list[StreamEvent], max_side: int | None = None,
+                 min_side: int | None = TRAINING_SIDE) -> None:
         # One CPU thread for the head: a stream actor holds a fraction of a core (ray.stream_cpus).
         head = OnnxHead(info.head, threads=1) if background.config.model == "bank" else None
         super().__init__(client, info, background, postprocess, stream, incarnation, max_side,
-                         head=head)
+                         head=head, min_side=min_side)
         self._first_events = first_events
 
     def process(self, frame: Frame) -> tuple[Result, list[StreamEvent]]:
@@ -174,7 +176,8 @@ class _RayStreamRunner(StreamRunner):
                  skip_to: int) -> None:
         def remote(background: BackgroundManager, postprocess: MaskPostprocessor) -> FrameProcessor:
             return RemoteFrameProcessor(client, info, background, postprocess, config.name,
-                                        incarnation, first_events, config.max_side)
+                                        incarnation, first_events, config.max_side,
+                                        config.min_side)
 
         super().__init__(config, info, observer, remote)
         self.skip_to = skip_to

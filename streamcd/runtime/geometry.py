@@ -6,12 +6,25 @@ import cv2
 import numpy as np
 
 
-def model_input_size(size: tuple[int, int], multiple: int, max_side: int | None = None) -> tuple[int, int]:
-    """(w, h) rounded to the nearest multiple (at least one multiple); first scaled down, keeping
-    the aspect ratio, so that the longer side is at most ``max_side`` when given."""
+#: The longer side under which frames are upscaled for the model by default (``min_side``): the
+#: shipped networks learnt from 320- and 360-wide video, and find people and cars best at that
+#: scale (a 160x120 camera upscaled: people +0.02 to +0.08 F, a shaking one -0.01 to -0.03).
+TRAINING_SIDE = 320
+
+
+def model_input_size(size: tuple[int, int], multiple: int, max_side: int | None = None,
+                     min_side: int | None = None) -> tuple[int, int]:
+    """(w, h) rounded to the nearest multiple (at least one multiple); first scaled, keeping the
+    aspect ratio, so that the longer side is at most ``max_side`` and at least ``min_side``
+    (each when given; ``max_side`` wins where they disagree)."""
     w, h = size
-    if max_side is not None and max(w, h) > max_side:
-        scale = max_side / max(w, h)
+    longer = max(w, h)
+    if min_side is not None and max_side is not None:
+        min_side = min(min_side, max_side)
+    target = (max_side if max_side is not None and longer > max_side
+              else min_side if min_side is not None and longer < min_side else None)
+    if target is not None:
+        scale = target / longer
         w, h = w * scale, h * scale
     return max(multiple, round(w / multiple) * multiple), max(multiple, round(h / multiple) * multiple)
 
