@@ -5,7 +5,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-
 #: The longer side under which frames are upscaled for the model by default (``min_side``): the
 #: shipped networks learnt from 320- and 360-wide video, and find people and cars best at that
 #: scale (a 160x120 camera upscaled: people +0.02 to +0.08 F, a shaking one -0.01 to -0.03).
