@@ -88,9 +88,10 @@ class FrameProcessor:
     and thresholded at the model card's ``threshold`` (or ``postprocess.threshold``). The
     distance maps of the last ``postprocess.temporal_mean`` frames are averaged (unset: the model's
     ``temporal_mean``, the card's). ``max_side``: frames with a longer side are downscaled for
-    the model; ``min_side``: frames with a shorter longer side are upscaled for it (the scale the
-    networks learnt at); the change map is scaled back to the frame. The encoder is reached through :meth:`encode`
-    (the model itself here; a batcher or a Ray model actor in :class:`ClientFrameProcessor`).
+    the model; ``min_side``: frames whose longer side is shorter are upscaled for it (the scale
+    the networks learnt at); the change map is scaled back to the frame. The encoder is reached
+    through :meth:`encode` (the model itself here; a batcher or a Ray model actor in
+    :class:`ClientFrameProcessor`).
     """
 
     def __init__(self, model: ChangeModel, background: BackgroundManager,
@@ -137,18 +138,18 @@ class FrameProcessor:
         h, w = image.shape[:2]
         size = self.input_size(w, h)
         t0 = time.perf_counter()
-        small = to_model_input(image, size)
+        seen = to_model_input(image, size)
         bank = self.background.bank
         shift = Shift()
         if bank is not None:
-            small, shift = bank.align(bank.match_exposure(small))
-        query = self.encode(small)
+            seen, shift = bank.align(bank.match_exposure(seen))
+        query = self.encode(seen)
         if (bank is None or not bank.fits(query) or bank.settings != self._bank_settings
                 or bank.base != self.postprocess.threshold):  # a resumed bank of other settings
             bank = self._new_bank(size)
-        dist = bank.score(query, self.head.compare_bank, small, gate_above=self._gate_above())
+        dist = bank.score(query, self.head.compare_bank, seen, gate_above=self._gate_above())
         if shift:  # the change back onto the frame
-            dist = shifted(dist, shift.scaled(dist.shape[1] / small.shape[1]))
+            dist = shifted(dist, shift.scaled(dist.shape[1] / seen.shape[1]))
         self.times.inference += time.perf_counter() - t0
         return to_frame_size(dist, (w, h))
 
