@@ -17,12 +17,12 @@ def model_input_size(size: tuple[int, int], multiple: int, max_side: int | None 
     aspect ratio, so that the longer side is at most ``max_side`` and at least ``min_side``
     (each when given; ``max_side`` wins where they disagree)."""
     w, h = size
-    longer = max(w, h)
-    if min_side is not None and max_side is not None:
-        min_side = min(min_side, max_side)
-    target = (max_side if max_side is not None and longer > max_side
-              else min_side if min_side is not None and longer < min_side else None)
-    if target is not None:
+    longer = target = max(w, h)
+    if min_side is not None:
+        target = max(target, min_side)
+    if max_side is not None:  # last: it wins
+        target = min(target, max_side)
+    if target != longer:
         scale = target / longer
         w, h = w * scale, h * scale
     return max(multiple, round(w / multiple) * multiple), max(multiple, round(h / multiple) * multiple)
