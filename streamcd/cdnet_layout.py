@@ -75,15 +75,8 @@ class CdnetVideo:
 
     def groundtruth_path(self, number: int) -> Path:
         """``gt%06d.png``, or ``.bmp`` where only that exists."""
-        name = f"gt{number:06d}"
-        first = self.root / "groundtruth" / f"{name}{LABEL_SUFFIXES[0]}"
-        if first.exists():
-            return first
-        for suffix in LABEL_SUFFIXES[1:]:
-            other = first.with_suffix(suffix)
-            if other.exists():
-                return other
-        return first
+        paths = [self.root / "groundtruth" / f"gt{number:06d}{s}" for s in LABEL_SUFFIXES]
+        return next((p for p in paths if p.exists()), paths[0])
 
     def roi_mask(self, size: tuple[int, int]) -> np.ndarray:
         """Spatial ROI as HxW bool for frames of ``size`` (w, h); all True when there is no file
