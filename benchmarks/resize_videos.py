@@ -25,6 +25,11 @@ from streamcd.errors import DatasetError
 log = logging.getLogger("resize_videos")
 
 
+def _scaled_size(image, scale: float) -> tuple[int, int]:
+    """(w, h) of ``image`` times ``scale``, at least 1 pixel each."""
+    return max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))
+
+
 def resize_video(source: Path, target: Path, scale: float) -> int:
     """Write ``source`` (a CDnet video folder) resized by ``scale`` into ``target``; returns the
     number of input frames written."""
@@ -39,16 +44,16 @@ def resize_video(source: Path, target: Path, scale: float) -> int:
             image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
             if image is None:
                 continue  # not an image (a list file beside the frames)
-            size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-            cv2.imwrite(str(target / sub / path.name), cv2.resize(image, size, interpolation=interpolation))
+            cv2.imwrite(str(target / sub / path.name),
+                        cv2.resize(image, _scaled_size(image, scale), interpolation=interpolation))
             frames += sub == "input"
     for name in ROI_FILES:
         if not (source / name).exists():
             continue
         roi = cv2.imread(str(source / name), cv2.IMREAD_GRAYSCALE)  # OpenCV reads CDnet ROIs right
         if roi is not None:
-            size = (max(1, round(roi.shape[1] * scale)), max(1, round(roi.shape[0] * scale)))
-            cv2.imwrite(str(target / name), cv2.resize(roi, size, interpolation=cv2.INTER_NEAREST))
+            cv2.imwrite(str(target / name),
+                        cv2.resize(roi, _scaled_size(roi, scale), interpolation=cv2.INTER_NEAREST))
     if (source / "temporalROI.txt").exists():
         shutil.copy(source / "temporalROI.txt", target / "temporalROI.txt")
     return frames
