@@ -23,7 +23,10 @@ before it is encoded (phase correlation, :mod:`.align`), and its change map move
 Colour gate: a pixel whose colour matches ``matches`` colour samples scores 0 (the features'
 receptive field spreads a change a few pixels around an object; the colours take that halo off).
 A sample's colour also matches when the frame's is the same colour in soft shade: at least
-``shade`` times as bright, no brighter, same chromaticity (a person's soft shadow on a wall).
+``shade`` times as bright, no brighter, same chromaticity (a person's soft shadow on a wall),
+where the sample has a hue or where the light changed smoothly (frame / bank picture brightness
+nearly uniform around the pixel: a shadow dims what is behind it evenly, an object brings its
+own texture).
 
 Update, conservative and random, only where the mask says background *and* the features alone
 do too (the gate clears the mask, it never teaches the bank); the running mean learns there
@@ -64,11 +67,17 @@ Samples = tuple[np.ndarray, ...]
 Compare = Callable[[Samples, Features], np.ndarray]
 
 #: Soft shade: the frame's chromaticity (B, G, R over their sum) within this L1 distance of the
-#: sample's, and only where the sample's is further than this from grey: a grey object darker
-#: than a grey background would pass for its shade (grey-level cameras never see shade) ...
+#: sample's, and only where the sample's is further than this from grey (a grey object darker
+#: than a grey background would pass for its shade) or where the light changed smoothly ...
 SHADE_CHROMA = 0.03
 #: ... and only over samples at least this bright (B + G + R): dark colours have no hue to keep.
 SHADE_DARKEST = 60
+#: The light changed smoothly at a pixel when the ratio of the frame's brightness to the bank
+#: picture's varies by less than this (standard deviation) over the SHADE_WINDOW x SHADE_WINDOW
+#: cells around it: soft shade on a grey wall or pavement dims it evenly; a grey object that
+#: differs from the background has texture of its own.
+SHADE_SMOOTH = 0.05
+SHADE_WINDOW = 5
 
 #: A pixel whose |B|+|G|+|R| change since the previous frame is at most this has not changed.
 STILL = 30
@@ -166,6 +175,7 @@ class FeatureBank:
         self._foreground: np.ndarray | None = None  # the mask update() saw last, for blinks
         self._bank_edges: np.ndarray | None = None  # edges of the bank's picture, for ghosts
         self._exposure_picture: tuple[np.ndarray, np.ndarray] | None = None  # for match_exposure
+        self._picture_brightness: np.ndarray | None = None  # B + G + R of the picture, for shade
         self._shift_finder: ShiftFinder | None = None  # the bank's picture, for align
 
     @classmethod
@@ -329,19 +339,33 @@ class FeatureBank:
                          for sample in colours])  # (samples, pixels)
         matched = near.sum(axis=0, dtype=np.uint8)
         if self.settings.shade < 1:  # only where the colours alone did not match
-            self._add_shade(matched, near, colours[:, :, 0], image[:, 0])
+            smooth = self._smooth_light().reshape(-1)
+            self._add_shade(matched, near, colours[:, :, 0], image[:, 0],
+                            smooth if where is None else smooth[where])
         gated = matched >= self.settings.matches
         scaled.reshape(-1)[gated if where is None else where[gated]] = 0.0
 
+    def _smooth_light(self) -> np.ndarray:
+        """HxW bool: where the light changed smoothly between the bank's picture and the frame
+        ``score`` saw last (the ratio of their brightness nearly uniform around the pixel)."""
+        if self._picture_brightness is None or self.frames % PICTURE_EVERY == 0:
+            self._picture_brightness = np.maximum(self.picture().sum(axis=2, dtype=np.float32), 1.0)
+        ratio = self._image.sum(axis=2, dtype=np.float32) / self._picture_brightness
+        window = (SHADE_WINDOW, SHADE_WINDOW)
+        mean = cv2.blur(ratio, window)
+        variance = cv2.blur(ratio * ratio, window) - mean * mean
+        return variance < np.float32(SHADE_SMOOTH**2)
+
     def _add_shade(self, matched: np.ndarray, near: np.ndarray, colours: np.ndarray,
-                   image: np.ndarray) -> None:
+                   image: np.ndarray, smooth: np.ndarray | None = None) -> None:
         """Count into ``matched`` (per pixel) the samples ``colours`` ((samples, pixels, 3)) that
         the frame's colours ``image`` ((pixels, 3)) show in soft shade, at the pixels ``matched``
-        leaves unmatched (one sample counts once: ``near`` says which already did)."""
+        leaves unmatched (one sample counts once: ``near`` says which already did). ``smooth``
+        (per pixel): where the light changed smoothly, grey samples may be in shade too."""
         todo = np.flatnonzero(matched < self.settings.matches)
         if not todo.size:
             return
-        shading = _Shading(image[todo], self.settings.shade)
+        shading = _Shading(image[todo], self.settings.shade, None if smooth is None else smooth[todo])
         # np.take on an axis: a third of the time of fancy indexing
         shaded = shading.of(np.take(colours, todo, axis=1))  # (samples, todo)
         shaded &= ~np.take(near, todo, axis=1)
@@ -550,12 +574,14 @@ class _Shading:
     """Which samples a frame shows in soft shade: per pixel, the frame's colour is
     ``lowest``..1 times the sample's brightness (B + G + R) with its chromaticity kept within
     ``SHADE_CHROMA`` (L1), on samples at least ``SHADE_DARKEST`` bright whose chromaticity is
-    more than ``SHADE_CHROMA`` from grey."""
+    more than ``SHADE_CHROMA`` from grey, or of any chromaticity where ``smooth`` (per pixel:
+    the light changed smoothly there)."""
 
-    def __init__(self, image: np.ndarray, lowest: float):
+    def __init__(self, image: np.ndarray, lowest: float, smooth: np.ndarray | None = None):
         self.frame = _planes(image)  # B, G, R planes: a last axis of 3 makes numpy slow
         self.brightness = self.frame[0] + self.frame[1] + self.frame[2]
         self.lowest = np.float32(lowest)
+        self.smooth = smooth
 
     def of(self, sample: np.ndarray) -> np.ndarray:
         """Bool per pixel: where the frame is ``sample`` (uint8 BGR, the frame's shape or a stack
@@ -567,6 +593,8 @@ class _Shading:
                   & (brightness >= SHADE_DARKEST))
         # chromaticity distances without dividing: |colour / brightness - 1/3| summed over B, G, R
         hued = sum(np.abs(3 * c - brightness) for c in colour) > 3 * chroma * brightness
+        if self.smooth is not None:
+            hued |= self.smooth
         # ... and |frame / its brightness - colour / its brightness|
         spread = sum(np.abs(f * brightness - c * self.brightness) for f, c in zip(self.frame, colour))
         return shaded & hued & (spread <= chroma * brightness * self.brightness)

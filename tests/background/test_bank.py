@@ -464,9 +464,37 @@ def test_the_colour_gate_takes_soft_shade_of_a_samples_colour_as_background():
 
 
 def test_on_a_grey_background_a_darker_grey_is_an_object_not_shade():
-    # without a hue to keep, shade and a grey object look alike: grey-level cameras get no shade
+    # without a hue to keep, a lone darker grey pixel could be shade or an object: the light
+    # around it changed unevenly (the strip's other looks), so it is an object
     scores = _shade_scores(0.8, wall=(160, 160, 160))
     assert scores[0] > 0.5 and scores[4] == 0
+
+
+def test_on_a_grey_background_shade_is_where_the_light_changed_smoothly():
+    """A grey textured wall, its features all changed (A -> B) so only the colours decide: the
+    left half dimmed evenly to 88 % (soft shade, beyond the plain colour match) is background;
+    the right half, a grey object of its own texture and the same mean brightness, is not."""
+    rng = np.random.default_rng(7)
+    h, w = 20, 40
+    wall = np.repeat(rng.integers(110, 200, (h, w, 1)), 3, axis=2).astype(np.uint8)
+    image = np.rint(wall * 0.88).astype(np.uint8)
+    image[:, w // 2:] = np.repeat(rng.integers(90, 180, (h, w // 2, 1)), 3, axis=2)
+    checker = (np.indices((h, w)).sum(axis=0) % 2)[..., None]
+    uneven = np.rint(wall * (0.82 + 0.18 * checker)).astype(np.uint8)  # every other pixel dimmed
+
+    def found(shade: float, picture: np.ndarray) -> np.ndarray:
+        settings = BankSettings(samples=4, matches=2, shade=shade)
+        bank = FeatureBank.from_frames([frame(h, w, A)], settings, base=0.5, seed=0, images=[wall])
+        return bank.score(frame(h, w, B), l2_head, picture) > 0.5
+
+    shade, plain = found(0.8, image), found(1.0, image)  # plain: the colour match alone
+    inside = np.s_[:, 2:w // 2 - 3]  # the shade, away from where it meets the object
+    assert plain[inside].mean() > 0.9 and not shade[inside].any()
+    beyond = np.s_[:, w // 2 + 3:]  # the object, away from the shade
+    assert plain[beyond].mean() > 0.6
+    np.testing.assert_array_equal(shade[beyond], plain[beyond])
+    # the same wall dimmed unevenly is no shade: only what the colour match took is cleared
+    np.testing.assert_array_equal(found(0.8, uneven), found(1.0, uneven))
 
 
 def test_shade_is_counted_once_per_sample_and_only_where_the_colours_did_not_match():
