@@ -176,6 +176,7 @@ class FeatureBank:
         self._bank_edges: np.ndarray | None = None  # edges of the bank's picture, for ghosts
         self._exposure_picture: tuple[np.ndarray, np.ndarray] | None = None  # for match_exposure
         self._picture_brightness: np.ndarray | None = None  # B + G + R of the picture, for shade
+        self._scored_picture: tuple[int, np.ndarray] | None = None  # (frames, picture) after score
         self._shift_finder: ShiftFinder | None = None  # the bank's picture, for align
 
     @classmethod
@@ -345,11 +346,19 @@ class FeatureBank:
         gated = matched >= self.settings.matches
         scaled.reshape(-1)[gated if where is None else where[gated]] = 0.0
 
+    def _picture_since_score(self) -> np.ndarray:
+        """The bank's picture as it is after the last ``score`` (the colours change only in
+        ``update``, after the shade and ghost tests read it): made once for both."""
+        if self._scored_picture is None or self._scored_picture[0] != self.frames:
+            self._scored_picture = self.frames, self.picture()
+        return self._scored_picture[1]
+
     def _smooth_light(self) -> np.ndarray:
         """HxW bool: where the light changed smoothly between the bank's picture and the frame
         ``score`` saw last (the ratio of their brightness nearly uniform around the pixel)."""
         if self._picture_brightness is None or self.frames % PICTURE_EVERY == 0:
-            self._picture_brightness = np.maximum(self.picture().sum(axis=2, dtype=np.float32), 1.0)
+            self._picture_brightness = np.maximum(
+                self._picture_since_score().sum(axis=2, dtype=np.float32), 1.0)
         ratio = self._image.sum(axis=2, dtype=np.float32) / self._picture_brightness
         window = (SHADE_WINDOW, SHADE_WINDOW)
         mean = cv2.blur(ratio, window)
@@ -382,7 +391,7 @@ class FeatureBank:
         outline = (mask - cv2.erode(mask, _CROSS)).astype(bool)
         now = _edges(image)[outline]
         if self._bank_edges is None or self.frames % PICTURE_EVERY == 0:
-            self._bank_edges = _edges(self.picture())
+            self._bank_edges = _edges(self._picture_since_score())
         then = self._bank_edges[outline]
         ids = labels[outline]
         now_sum = np.bincount(ids, now, minlength=count)
