@@ -144,6 +144,9 @@ class BankConfig(_Schema):
     align: bool = Field(True, description="a frame shifted by a cell of the bank's grid or more "
                         "against the bank's picture (a shaking camera) is moved back before it is "
                         "compared, and the mask moved onto the frame; false = frames as they are")
+    shadows: bool = Field(True, description="where the model card names a shadow network "
+                          "(the shipped models do), changed pixels it takes for a hard cast "
+                          "shadow (darker than the bank's picture) are background; false = off")
     dtype: Literal["auto", "float32", "float16", "int8"] = Field(
         "auto", description="storage of the samples; auto: int8 (unit-length features x 127) "
         "when float32 would take more than 32 MB per stream (720p and up), float16 there for a "

@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from .background import BackgroundManager
 from .background.align import Shift, aligned, shifted
 from .background.bank import BankSettings, FeatureBank
+from .background.shadows import ShadowGate
 from .config import BANK_THRESHOLD
 from .frames import Frame, Result, StreamEvent
 from .postprocess import MaskPostprocessor
@@ -111,6 +113,7 @@ class FrameProcessor:
         if self.use_bank and postprocess.config.threshold is None:
             postprocess.threshold = float(getattr(model, "bank_threshold", None) or BANK_THRESHOLD)
         self._bank_settings = BankSettings(**background.config.bank.model_dump(exclude={"dtype"}))
+        self.shadow_gate = self._shadow_gate(getattr(model, "shadows", None))
         self.smooth = TemporalMean(postprocess.config.temporal_mean
                                    or getattr(model, "temporal_mean", 1))
         self._smoothed_version = -1
@@ -147,11 +150,19 @@ class FrameProcessor:
         if (bank is None or not bank.fits(query) or bank.settings != self._bank_settings
                 or bank.base != self.postprocess.threshold):  # a resumed bank of other settings
             bank = self._new_bank(size)
-        dist = bank.score(query, self.head.compare_bank, seen, gate_above=self._gate_above())
+        dist = bank.score(query, self.head.compare_bank, seen, gate_above=self._gate_above(),
+                          shadows=self.shadow_gate)
         if shift:  # the change back onto the frame
             dist = shifted(dist, shift.scaled(dist.shape[1] / seen.shape[1]))
         self.times.inference += time.perf_counter() - t0
         return to_frame_size(dist, (w, h))
+
+    def _shadow_gate(self, graph: Path | bytes | None) -> ShadowGate | None:
+        """The card's shadow network (a path, or its bytes from a Ray model actor) when the
+        bank uses it (``background.bank.shadows``); None otherwise."""
+        if not (self.use_bank and self._bank_settings.shadows and graph):
+            return None
+        return ShadowGate(graph)
 
     def _gate_above(self) -> float:
         """The lowest threshold the mask takes from the map: the colour gate is needed only near

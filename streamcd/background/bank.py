@@ -50,6 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -58,6 +59,9 @@ from ..runtime.bank_compare import quantised
 from ..runtime.base import Features
 from ..runtime.geometry import to_model_input
 from .align import Shift, ShiftFinder, shifted
+
+if TYPE_CHECKING:
+    from .shadows import ShadowGate
 
 #: Per side a (samples, channels, h, w) array; side 0 has the distance map's grid. Stored as
 #: float32, float16, or int8 holding the (unit-length) features times ``INT8_SCALE``.
@@ -126,6 +130,7 @@ class BankSettings:
     ghosts: bool = True  # foreground whose outline is an edge of the bank, not of the frame, enters fast
     exposure: bool = True  # frames' brightness matched to the bank's picture before comparing
     align: bool = True  # frames shifted by a cell or more (camera shake) moved onto the bank's picture
+    shadows: bool = True  # the model card's shadow network clears hard cast shadows (when it has one)
 
 
 class FeatureBank:
@@ -176,6 +181,7 @@ class FeatureBank:
         self._bank_edges: np.ndarray | None = None  # edges of the bank's picture, for ghosts
         self._exposure_picture: tuple[np.ndarray, np.ndarray] | None = None  # for match_exposure
         self._picture_brightness: np.ndarray | None = None  # B + G + R of the picture, for shade
+        self._shadow_background: np.ndarray | None = None  # the picture, for the shadow network
         self._scored_picture: tuple[int, np.ndarray] | None = None  # (frames, picture) after score
         self._shift_finder: ShiftFinder | None = None  # the bank's picture, for align
 
@@ -293,7 +299,7 @@ class FeatureBank:
         return np.maximum(self.base, self.settings.dynamic_factor * self.mean)
 
     def score(self, query: Features, compare: Compare, image: np.ndarray | None = None,
-              gate_above: float = 0.0) -> np.ndarray:
+              gate_above: float = 0.0, shadows: ShadowGate | None = None) -> np.ndarray:
         """The frame's change map on the bank's grid, scaled so that ``base`` is the threshold.
 
         With colour samples and the frame ``image`` (BGR, any size), pixels whose colour still
@@ -303,8 +309,10 @@ class FeatureBank:
         compared only within ``GATE_REACH`` cells of a pixel scoring above it; a caller whose
         lowest threshold is ``gate_above`` gets the same map everywhere that can cross a
         threshold (a map scaled up bilinearly, or moved by a fraction of a cell, mixes at most
-        the 2 cells around each pixel) at a fraction of the cost. Remembers ``query``, the image
-        and the distances for ``update``.
+        the 2 cells around each pixel) at a fraction of the cost. ``shadows``: the shadow
+        network then clears hard cast shadows among the pixels still above ``gate_above``
+        (:mod:`streamcd.background.shadows`). Remembers ``query``, the image and the distances
+        for ``update``.
         """
         decision = self._decision(compare(self.samples, query))
         self.frames += 1
@@ -321,6 +329,8 @@ class FeatureBank:
             self._still = self._still_frames >= STILL_FRAMES
         if self.colours is not None:
             self._colour_gate(scaled, gate_above)
+            if shadows is not None and self.settings.shadows:
+                shadows.clear(scaled, self._image, self._shadow_picture(), gate_above)
         return scaled
 
     def _colour_gate(self, scaled: np.ndarray, gate_above: float) -> None:
@@ -352,6 +362,12 @@ class FeatureBank:
         if self._scored_picture is None or self._scored_picture[0] != self.frames:
             self._scored_picture = self.frames, self.picture()
         return self._scored_picture[1]
+
+    def _shadow_picture(self) -> np.ndarray:
+        """The bank's picture for the shadow network, made again every ``PICTURE_EVERY`` frames."""
+        if self._shadow_background is None or self.frames % PICTURE_EVERY == 0:
+            self._shadow_background = self._picture_since_score()
+        return self._shadow_background
 
     def _smooth_light(self) -> np.ndarray:
         """HxW bool: where the light changed smoothly between the bank's picture and the frame

@@ -59,6 +59,7 @@ class ModelInfo:
     temporal_mean: int = 1
     bank_threshold: float | None = None
     head: bytes = field(default=b"", repr=False)
+    shadows: bytes = field(default=b"", repr=False)  # the card's shadow network, b"" without one
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,8 @@ class ModelServer:
     async def info(self) -> ModelInfo:
         m = self.model
         return ModelInfo(m.card.name, m.provider, m.threshold, m.multiple, m.stride, self.node,
-                         m.temporal_mean, m.bank_threshold, m.card.head.read_bytes())
+                         m.temporal_mean, m.bank_threshold, m.card.head.read_bytes(),
+                         m.card.shadows.read_bytes() if m.card.shadows else b"")
 
     async def stats(self) -> ModelStats:
         c = self._runner.counters

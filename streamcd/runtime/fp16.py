@@ -17,7 +17,7 @@ import json
 import logging
 from pathlib import Path
 
-from .onnx_model import ModelCard
+from .onnx_model import ModelCard, shadows_entry
 from .providers import import_ort
 from .quantize import file_sha256, import_onnx
 
@@ -52,7 +52,7 @@ def fp16_card(card_path: Path, out: Path, name: str | None = None) -> Path:
         "from_card": card.path.name,
         "from_encoder_sha256": file_sha256(card.encoder),
         "from_head_sha256": file_sha256(card.head),
-    })
+    }, **shadows_entry(card.shadows, out))
     path = out / f"{name}.json"
     path.write_text(json.dumps(raw, indent=2) + "\n")
     log.info("wrote %s (encoder %.0f kB, head %.0f kB)", path, encoder.stat().st_size / 1e3,

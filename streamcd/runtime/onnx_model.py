@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ class ModelCard:
     raw: dict[str, Any]
     temporal_mean: int = 1  # frames whose distance maps are averaged (postprocess default)
     bank_threshold: float | None = None  # base threshold with the feature bank (None: threshold)
+    shadows: Path | None = None  # the shadow network (streamcd train-shadows), if the card names one
 
     @classmethod
     def read(cls, path: Path) -> ModelCard:
@@ -54,6 +56,7 @@ class ModelCard:
                 temporal_mean=int(raw.get("temporal_mean", 1)),
                 bank_threshold=(float(raw["bank_threshold"]) if raw.get("bank_threshold") is not None
                                 else None),
+                shadows=path.parent / raw["shadows"] if raw.get("shadows") else None,
             )
         except UnicodeDecodeError as e:  # binary: a graph or checkpoint given as the card
             raise ModelError(not_a_card(path)) from e
@@ -62,11 +65,22 @@ class ModelCard:
         if not 1 <= card.temporal_mean <= TEMPORAL_MEAN_MAX:
             raise ModelError(
                 f"{path}: temporal_mean {card.temporal_mean} is not in 1..{TEMPORAL_MEAN_MAX}")
-        for graph in (card.encoder, card.head):
-            if not graph.exists():
+        for graph in (card.encoder, card.head, card.shadows):
+            if graph is not None and not graph.exists():
                 raise ModelError(f"{path}: model file {graph.name} is missing next to the card")
         return card
 
+
+
+def shadows_entry(graph: Path | None, out: Path) -> dict[str, str]:
+    """The card entry naming shadow network ``graph`` for a card written in ``out``: the graph
+    is copied there as ``shadows.onnx`` (unless it is that file). ``{}`` without one."""
+    if graph is None:
+        return {}
+    target = out / "shadows.onnx"
+    if graph.resolve() != target.resolve():
+        shutil.copyfile(graph, target)
+    return {"shadows": target.name}
 
 def default_threads() -> int:
     """Intra-op threads when the config says none: the usable cores, at most 4.
@@ -149,6 +163,7 @@ class OnnxChangeModel:
         self.threshold = card.threshold
         self.temporal_mean = card.temporal_mean
         self.bank_threshold = card.bank_threshold
+        self.shadows = card.shadows  # the shadow network's graph, or None
         self.multiple = card.multiple
         self.stride = card.stride
         self._enc_in = self._encoder.get_inputs()[0].name

@@ -25,7 +25,7 @@ import numpy as np
 from ..cdnet_layout import CdnetVideo
 from ..errors import ModelError
 from .geometry import model_input_size, to_model_input
-from .onnx_model import ModelCard
+from .onnx_model import ModelCard, shadows_entry
 from .providers import import_ort
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def quantize_card(card_path: Path, videos: Sequence[CdnetVideo], out: Path, name
         "float_convs": keep,
         "calibration": {v.key: {"training_range": list(v.training_range()), "frames": per_video}
                         for v in videos},
-    })
+    }, **shadows_entry(card.shadows, out))
     path = out / f"{name}.json"
     path.write_text(json.dumps(raw, indent=2) + "\n")
     log.info("wrote %s (%d calibration frames, %d convs kept in float)", path, len(frames), len(keep))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,10 +99,26 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
                     help="videos left out entirely (no training or validation frame)")
     tr.set_defaults(func=_cmd_train)
 
+    sh = sub.add_parser("train-shadows", help="train the shadow network (hard cast shadows vs "
+                        "objects) on the CDnet videos with shadow labels")
+    sh.add_argument("--data", type=Path, default=Path("../shared/data"),
+                    help="folder holding cdnet2014/")
+    sh.add_argument("--out", type=Path, default=Path("runs/shadows"),
+                    help="writes shadows.onnx (name it in a model card as \"shadows\"), shadows.pt")
+    sh.add_argument("--steps", type=int, default=1500)
+    sh.add_argument("--seed", type=int, default=0)
+    sh.add_argument("--threads", type=int, default=None)
+    sh.add_argument("--exclude", nargs="+", default=[], metavar="CATEGORY/VIDEO",
+                    help="videos left out entirely")
+    sh.set_defaults(func=_cmd_train_shadows)
+
     ex = sub.add_parser("export", help="export a checkpoint to ONNX + model card")
     ex.add_argument("checkpoint", type=Path)
     ex.add_argument("--out", type=Path, default=Path("export"))
     ex.add_argument("--name", default="default")
+    ex.add_argument("--shadows", type=Path, default=None, metavar="ONNX",
+                    help="a shadow network (streamcd train-shadows) to name in the card; copied "
+                    "to --out as shadows.onnx")
     ex.set_defaults(func=_cmd_export)
 
     ad = sub.add_parser("adapt", help="fine-tune a trained model on a few labelled frames of one camera")
@@ -150,13 +167,35 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def _cmd_train_shadows(args) -> int:
+    _require_torch()
+    from .shadows import ShadowTrainConfig, train_shadows
+
+    if not (args.data / "cdnet2014").is_dir():
+        raise StreamcdError(f"{args.data}: no cdnet2014/ folder; point --data at the dataset root")
+    if args.steps < 1:
+        raise StreamcdError(f"--steps {args.steps}: give at least 1")
+    path = train_shadows(ShadowTrainConfig(data=args.data, out=args.out, exclude=tuple(args.exclude),
+                                           steps=args.steps, seed=args.seed, threads=args.threads))
+    print(f"shadow network: {path}")
+    return 0
+
+
 def _cmd_export(args) -> int:
     _require_torch()
     from .export import export_onnx, parity
 
     if not args.checkpoint.exists():
         raise StreamcdError(f"{args.checkpoint}: checkpoint not found (write one with 'streamcd train')")
+    if args.shadows is not None and not args.shadows.is_file():
+        raise StreamcdError(f"--shadows {args.shadows}: no such file (write one with 'streamcd train-shadows')")
     card = export_onnx(args.checkpoint, args.out, args.name)
+    if args.shadows is not None:
+        from ..runtime.onnx_model import shadows_entry
+
+        raw = json.loads(card.read_text())
+        raw.update(shadows_entry(args.shadows, args.out))
+        card.write_text(json.dumps(raw, indent=2) + "\n")
     diff = parity(args.checkpoint, card)
     print(f"model card: {card} (ONNX vs torch max abs difference {diff:.2e})")
     return 0

@@ -87,5 +87,6 @@ def test_fp16_command(tmp_path, capsys):
 
     assert main(["--log-level", "WARNING", "fp16", "--out", str(tmp_path), "--name", "h"]) == 0
     assert "float16 weights" in capsys.readouterr().out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.encoder.onnx", "h.head.onnx", "h.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "h.encoder.onnx", "h.head.onnx", "h.json", "shadows.onnx"]  # the card's shadow network goes along
     assert OnnxChangeModel.load(tmp_path / "h.json", provider="cpu").card.name == "h"

@@ -28,12 +28,12 @@ def model():
 
 @pytest.fixture
 def model_copy(tmp_path):
-    """A copy of the shipped model's card and graphs in tmp_path/model; returns the folder."""
+    """A copy of the shipped model's card and graphs (shadow network too) in tmp_path/model."""
     card = resolve_card(None)
     raw = json.loads(card.read_text())
     folder = tmp_path / "model"
     folder.mkdir()
-    for name in (card.name, raw["encoder"], raw["head"]):
+    for name in (card.name, raw["encoder"], raw["head"], raw["shadows"]):
         shutil.copy(card.parent / name, folder / name)
     return folder
 

@@ -84,7 +84,8 @@ def test_quantize_command(tmp_path, capsys):
     assert main(["--log-level", "WARNING", "quantize", "--calibration", str(HIGHWAY), "--frames", "2",
                  "--out", str(tmp_path), "--name", "q"]) == 0
     assert "calibrated on the training frames of baseline/highway" in capsys.readouterr().out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["q.encoder.onnx", "q.head.onnx", "q.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "q.encoder.onnx", "q.head.onnx", "q.json", "shadows.onnx"]  # the card's shadow network goes along
     assert OnnxChangeModel.load(tmp_path / "q.json", provider="cpu").card.name == "q"
 
 

@@ -1,0 +1,84 @@
+"""Hard cast shadows: the shadow network's verdict on the feature bank's changed pixels.
+
+The change network finds the road under a car's hard shadow as changed as the car (the shadow
+keeps 10-50 % of the light and shifts its hue). The shadow network (``streamcd
+train-shadows``; a model card names it as ``"shadows"``) sees the frame and the bank's picture
+together and gives, per pixel of the bank's grid, the probability that a change is a shadow.
+Pixels darker than the picture that it calls a shadow with probability above
+``SHADOW_PROBABILITY`` are background; like the colour gate, this only clears the mask and
+never teaches the bank.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import ModelError
+from ..runtime.onnx_model import session_options
+from ..runtime.providers import import_ort
+
+log = logging.getLogger(__name__)
+
+#: A changed pixel is taken for a shadow above this probability (the network learnt shadows and
+#: objects weighted alike; a high bar keeps objects: 0.5 loses more of them than it gains).
+SHADOW_PROBABILITY = 0.9
+#: Grid cells of context around the changed pixels given to the network (its reach is ~30).
+SHADOW_CONTEXT = 24
+
+
+class ShadowGate:
+    """The shadow network of a model card, on CPU, applied to the bank's changed pixels.
+
+    Example::
+
+        gate = ShadowGate(card.shadows)
+        gate.clear(scaled, image, picture, above=0.3)   # zeroes the shadows in ``scaled``
+    """
+
+    def __init__(self, graph: bytes | Path, threads: int = 1) -> None:
+        ort = import_ort()
+        try:
+            self._session = ort.InferenceSession(
+                graph if isinstance(graph, bytes) else str(graph), session_options(threads),
+                providers=["CPUExecutionProvider"])
+        except Exception as e:  # ORT raises its own untyped errors for corrupt graphs
+            where = "the shadow graph received" if isinstance(graph, bytes) else str(graph)
+            raise ModelError(f"ONNX Runtime cannot load {where}: {e}") from e
+        names = [i.name for i in self._session.get_inputs()]
+        if names != ["frame", "background"]:
+            raise ModelError(f"{graph if not isinstance(graph, bytes) else 'shadow graph'}: "
+                             f"inputs {names}, expected ['frame', 'background'] (a graph written "
+                             "by 'streamcd train-shadows')")
+
+    def probability(self, image: np.ndarray, picture: np.ndarray) -> np.ndarray:
+        """HxW float32 shadow probability of ``image`` against ``picture`` (both HxWx3 BGR uint8)."""
+        return self._session.run(None, {"frame": image[None], "background": picture[None]})[0][0]
+
+    def clear(self, scaled: np.ndarray, image: np.ndarray, picture: np.ndarray,
+              above: float) -> int:
+        """Zero the pixels of ``scaled`` (the bank's change map on its grid) above ``above`` that
+        are darker than ``picture`` and a shadow by the network; the network sees only the box
+        around them (plus ``SHADOW_CONTEXT``). Returns how many were cleared."""
+        candidates = scaled > above
+        if not candidates.any():
+            return 0
+        darker = cv2.compare(image.sum(axis=2, dtype=np.int32), picture.sum(axis=2, dtype=np.int32),
+                             cv2.CMP_LT) > 0
+        candidates &= darker
+        ys, xs = np.nonzero(candidates)
+        if not ys.size:
+            return 0
+        h, w = scaled.shape
+        top, left = max(int(ys.min()) - SHADOW_CONTEXT, 0), max(int(xs.min()) - SHADOW_CONTEXT, 0)
+        bottom = min(int(ys.max()) + SHADOW_CONTEXT + 1, h)
+        right = min(int(xs.max()) + SHADOW_CONTEXT + 1, w)
+        box = np.s_[top:bottom, left:right]
+        shadow = self.probability(np.ascontiguousarray(image[box]),
+                                  np.ascontiguousarray(picture[box])) > SHADOW_PROBABILITY
+        cleared = candidates[box] & shadow
+        scaled[box][cleared] = 0.0
+        return int(cleared.sum())

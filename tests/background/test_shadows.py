@@ -1,0 +1,105 @@
+"""The shadow gate: the card's shadow network clears hard cast shadows from the bank's change map."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from streamcd.background import shadows as shadows_module  # noqa: E402
+from streamcd.background.shadows import SHADOW_PROBABILITY, ShadowGate  # noqa: E402
+from streamcd.errors import ModelError  # noqa: E402
+from streamcd.runtime.assets import shipped_models_dir as model_dir  # noqa: E402
+from streamcd.train.shadows import ShadowNet, export_shadows  # noqa: E402
+
+
+def _constant_gate(tmp_path, probability: float) -> ShadowGate:
+    """A shadow graph that answers ``probability`` everywhere (its last layer's bias)."""
+    net = ShadowNet()
+    with torch.no_grad():
+        net.out.weight.zero_()
+        net.out.bias.fill_(float(np.log(probability / (1 - probability))))
+    return ShadowGate(export_shadows(net.eval(), tmp_path / "shadows.onnx"))
+
+
+def test_only_darker_changed_pixels_the_network_calls_shadow_are_cleared(tmp_path):
+    picture = np.full((60, 80, 3), 120, np.uint8)
+    image = picture.copy()
+    image[10:20, 10:20] = 40  # darker and changed: cleared
+    image[30:40, 30:40] = 200  # brighter and changed: kept
+    scaled = np.zeros((60, 80), np.float32)
+    scaled[10:20, 10:20] = scaled[30:40, 30:40] = 0.9
+    scaled[45:50, 5:10] = 0.2  # darker region below the gate's threshold: untouched
+    image[45:50, 5:10] = 40
+    before = scaled.copy()
+    cleared = _constant_gate(tmp_path, 0.99).clear(scaled, image, picture, above=0.3)
+    assert cleared == 100
+    assert (scaled[10:20, 10:20] == 0).all()
+    assert (scaled[30:40, 30:40] == before[30:40, 30:40]).all()
+    assert (scaled[45:50, 5:10] == 0.2).all()
+
+
+def test_an_unsure_network_clears_nothing(tmp_path):
+    picture = np.full((60, 80, 3), 120, np.uint8)
+    image = np.full((60, 80, 3), 40, np.uint8)
+    scaled = np.full((60, 80), 0.9, np.float32)
+    gate = _constant_gate(tmp_path, SHADOW_PROBABILITY - 0.05)
+    assert gate.clear(scaled, image, picture, above=0.3) == 0
+    assert (scaled == 0.9).all()
+
+
+def test_a_graph_that_is_not_a_shadow_network_is_refused():
+    with pytest.raises(ModelError, match="streamcd train-shadows"):
+        ShadowGate(model_dir() / "default.head.onnx")
+
+
+def test_the_network_sees_only_the_box_around_the_changes(tmp_path, monkeypatch):
+    gate = _constant_gate(tmp_path, 0.99)
+    seen = []
+    real = gate.probability
+    monkeypatch.setattr(gate, "probability", lambda i, p: seen.append(i.shape) or real(i, p))
+    picture = np.full((120, 160, 3), 120, np.uint8)
+    image = picture.copy()
+    image[50:60, 70:80] = 30
+    scaled = np.zeros((120, 160), np.float32)
+    scaled[50:60, 70:80] = 1.0
+    gate.clear(scaled, image, picture, above=0.3)
+    context = shadows_module.SHADOW_CONTEXT
+    assert seen == [(10 + 2 * context, 10 + 2 * context, 3)]
+
+
+def test_the_shipped_network_clears_most_hard_shadows_of_a_highway_frame_and_keeps_its_cars(highway):
+    """Real frames: highway's shadow labels (50) against its cars (255), on the bank's grid."""
+    from streamcd.cdnet_layout import CdnetVideo
+    from streamcd.train.shadows import load_shadow_video
+
+    video = load_shadow_video(CdnetVideo.open(highway), step=60)
+    gate = ShadowGate(model_dir() / "shadows.onnx")
+    shadow_kept, car_cleared, shadows, cars = 0, 0, 0, 0
+    for pair, label in zip(video.pairs, video.labels):
+        image, picture = np.ascontiguousarray(pair[..., :3]), np.ascontiguousarray(pair[..., 3:])
+        changed = (label >= 0).astype(np.float32)
+        gate.clear(changed, image, picture, above=0.5)
+        shadows += int((label == 1).sum())
+        cars += int((label == 0).sum())
+        shadow_kept += int(((label == 1) & (changed > 0)).sum())
+        car_cleared += int(((label == 0) & (changed == 0)).sum())
+    assert shadows > 1000 and cars > 10000
+    assert shadow_kept / shadows < 0.3
+    assert car_cleared / cars < 0.05
+
+
+def test_a_card_naming_a_missing_shadow_network_is_refused(tmp_path):
+    import json
+
+    from streamcd.runtime.onnx_model import ModelCard
+
+    raw = json.loads((model_dir() / "default.json").read_text())
+    for name in ("encoder", "head"):
+        (tmp_path / raw[name]).write_bytes((model_dir() / raw[name]).read_bytes())
+    raw["shadows"] = "missing.onnx"
+    (tmp_path / "card.json").write_text(json.dumps(raw))
+    with pytest.raises(ModelError, match="missing.onnx is missing"):
+        ModelCard.read(tmp_path / "card.json")
+
