@@ -9,9 +9,13 @@ DATA=${DATA:-../shared/data}
 # 2-frame capped temporal mean (--temporal-mean 2) and the feature bank's base threshold
 # (bank_threshold 0.4, chosen with benchmarks/bank_settings.py on office and pedestrians) in the
 # card; the card threshold (background.model: reference) is picked on the validation frames.
+# The shadow network (hard cast shadows vs objects; docs/background-model.md "Hard shadows"):
+# every video with shadow labels (highway, pedestrians, traffic), 1500 steps, ~2 minutes. The
+# cards name it ("shadows": "shadows.onnx"); export --shadows copies it beside them.
+streamcd train-shadows --data "$DATA" --out runs/shadows --steps 1500 --seed 0
 streamcd train --data "$DATA" --out runs/all4 --minutes 1000 --max-steps 3000 --paste 0.3 --seed 0 \
     --widths 8 16 32 --embed 8 16 24 --temporal-mean 2
-streamcd export runs/all4/checkpoint.pt --out export --name default
+streamcd export runs/all4/checkpoint.pt --out export --name default --shadows runs/shadows/shadows.onnx
 cp runs/all4/checkpoint.pt export/default.pt   # the base of `streamcd adapt`
 # accurate: the recipe's default widths 16/32/64, embeddings 16/24/32; 6000 steps in 29.5 minutes.
 # It is the scene-specific model. Each frame's distance map alone (--temporal-mean 1):
@@ -19,7 +23,7 @@ cp runs/all4/checkpoint.pt export/default.pt   # the base of `streamcd adapt`
 streamcd train --data "$DATA" --out runs/v2 --minutes 1000 --max-steps 6000 --paste 0.3 --seed 0 \
     --exclude baseline/office baseline/pedestrians \
     --temporal-mean 1
-streamcd export runs/v2/checkpoint.pt --out export --name accurate
+streamcd export runs/v2/checkpoint.pt --out export --name accurate --shadows runs/shadows/shadows.onnx
 cp runs/v2/checkpoint.pt export/accurate.pt
 streamcd bench heldout --dataset "$DATA/cdnet2014" --methods streamcd,mog2,knn,gsoc,cnt --out out/bench-heldout
 streamcd bench heldout --dataset "$DATA/cdnet2014" --methods streamcd --model accurate --out out/bench-heldout-accurate

@@ -148,6 +148,7 @@ class _Run:
         self.reports = {s.name: StreamReport(s.name, meter=FixedWindow()) for s in config.streams}
         self.restarts: dict[str, int] = {}
         self.nodes: dict[str, str] = {}
+        self._info_refs: list = []  # ObjectRefs of the model infos the stream actors start from
         self.started: set[str] = set()
         self.finished: set[str] = set()
 
@@ -212,7 +213,12 @@ class _Run:
             num_cpus=r.stream_cpus, max_restarts=r.max_restarts, max_task_retries=r.max_restarts,
             max_concurrency=STREAM_CONCURRENCY)
         k = len(models)
-        actors = {s.name: actor_cls.remote(s, self.model_names[i % k], infos[i % k], self.run_id)
+        # Held here for the whole run: a restarted stream actor is made again from the same
+        # arguments, and an info of over 100 kB (head and shadow graphs) lives in the object
+        # store, where an argument nobody holds is freed once the first actor has started.
+        self._info_refs = [ray.put(info) for info in infos]
+        actors = {s.name: actor_cls.remote(s, self.model_names[i % k], self._info_refs[i % k],
+                                           self.run_id)
                   for i, s in enumerate(self.config.streams)}
         placed = self._wait_placed(list(actors.values()), [a.ready.remote() for a in
                                                             actors.values()],

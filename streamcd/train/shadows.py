@@ -114,8 +114,9 @@ def _background(video: CdnetVideo) -> np.ndarray:
 
 
 def load_shadow_video(video: CdnetVideo, step: int = FRAME_STEP) -> ShadowVideo | None:
-    """The video's labelled frames with shadows or objects (None without any shadow label).
-    Each frame is moved onto the background by phase correlation first (a shaking camera)."""
+    """The video's labelled frames with shadows or objects (None without any). A video without
+    shadow labels still teaches what objects look like. Each frame is moved onto the background
+    by phase correlation first (a shaking camera)."""
     background = _background(video)
     grey = cv2.cvtColor(background, cv2.COLOR_BGR2GRAY).astype(np.float32)
     h, w = background.shape[:2]
@@ -138,7 +139,7 @@ def load_shadow_video(video: CdnetVideo, step: int = FRAME_STEP) -> ShadowVideo 
         shadows += int((label == SHADOW).sum())
         pairs.append(np.concatenate([_grid(frame), _grid(background)], axis=2))
         labels.append(label[::2, ::2][: h // 2, : w // 2])
-    if not shadows:
+    if not pairs:
         return None
     log.info("%s: %d frames, %d shadow pixels", video.key, len(pairs), shadows)
     return ShadowVideo(video.key, np.stack(pairs), np.stack(labels))
@@ -172,7 +173,7 @@ def train_shadows(cfg: ShadowTrainConfig) -> Path:
     videos = [v for v in find_videos(cfg.data / "cdnet2014")
               if v.key not in excluded and v.name not in excluded]
     loaded = [s for s in (load_shadow_video(v) for v in videos) if s is not None]
-    if not loaded:
+    if not any((s.labels == SHADOW).any() for s in loaded):
         raise DatasetError(f"{cfg.data}/cdnet2014: no video with shadow labels (groundtruth 50) "
                            f"left to learn from (excluded: {sorted(excluded) or 'none'})")
     small = [s.key for s in loaded if min(s.labels.shape[1:]) < cfg.crop]
