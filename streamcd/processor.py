@@ -162,6 +162,8 @@ class FrameProcessor:
         bank uses it (``background.bank.shadows``); None otherwise."""
         if not (self.use_bank and self._bank_settings.shadows and graph):
             return None
+        log.info("stream %s: hard cast shadows cleared by the shadow network %s", self.stream,
+                 "of the model actor" if isinstance(graph, bytes) else graph)
         return ShadowGate(graph)
 
     def _gate_above(self) -> float:

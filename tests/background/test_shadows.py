@@ -7,11 +7,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from streamcd.background import shadows as shadows_module  # noqa: E402
-from streamcd.background.shadows import SHADOW_PROBABILITY, ShadowGate  # noqa: E402
-from streamcd.errors import ModelError  # noqa: E402
-from streamcd.runtime.assets import shipped_models_dir as model_dir  # noqa: E402
-from streamcd.train.shadows import ShadowNet, export_shadows  # noqa: E402
+from streamcd.background import shadows as shadows_module
+from streamcd.background.shadows import SHADOW_PROBABILITY, ShadowGate
+from streamcd.errors import ModelError
+from streamcd.runtime.assets import shipped_models_dir as model_dir
+from streamcd.train.shadows import ShadowNet, export_shadows
 
 
 def _constant_gate(tmp_path, probability: float) -> ShadowGate:

@@ -10,9 +10,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from streamcd.background.shadows import ShadowGate  # noqa: E402
-from streamcd.cli import main  # noqa: E402
-from streamcd.train.shadows import ShadowNet  # noqa: E402
+from streamcd.background.shadows import ShadowGate
+from streamcd.cli import main
+from streamcd.train.shadows import ShadowNet
 
 W, H, WARMUP, FRAMES = 256, 192, 20, 40
 
