@@ -18,8 +18,7 @@ import cv2
 import numpy as np
 
 from ..errors import ModelError
-from ..runtime.onnx_model import session_options
-from ..runtime.providers import import_ort
+from ..runtime.onnx_model import cpu_session
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +39,7 @@ class ShadowGate:
     """
 
     def __init__(self, graph: bytes | Path, threads: int = 1) -> None:
-        ort = import_ort()
-        try:
-            self._session = ort.InferenceSession(
-                graph if isinstance(graph, bytes) else str(graph), session_options(threads),
-                providers=["CPUExecutionProvider"])
-        except Exception as e:  # ORT raises its own untyped errors for corrupt graphs
-            where = "the shadow graph received" if isinstance(graph, bytes) else str(graph)
-            raise ModelError(f"ONNX Runtime cannot load {where}: {e}") from e
+        self._session = cpu_session(graph, threads, "shadow")
         names = [i.name for i in self._session.get_inputs()]
         if names != ["frame", "background"]:
             raise ModelError(f"{graph if not isinstance(graph, bytes) else 'shadow graph'}: "

@@ -71,6 +71,17 @@ class ModelCard:
         return card
 
 
+def cpu_session(graph: bytes | Path, threads: int, what: str):
+    """An ONNX Runtime CPU session of one graph, a path or its bytes (``what`` names it in the
+    error: "the <what> graph received" for bytes). Raises ModelError when it cannot load."""
+    ort = import_ort()
+    try:
+        return ort.InferenceSession(graph if isinstance(graph, bytes) else str(graph),
+                                    session_options(threads), providers=["CPUExecutionProvider"])
+    except Exception as e:  # ORT raises its own untyped errors for corrupt graphs
+        where = f"the {what} graph received" if isinstance(graph, bytes) else str(graph)
+        raise ModelError(f"ONNX Runtime cannot load {where}: {e}") from e
+
 
 def shadows_entry(graph: Path | None, out: Path) -> dict[str, str]:
     """The card entry naming shadow network ``graph`` for a card written in ``out``: the graph
@@ -81,6 +92,7 @@ def shadows_entry(graph: Path | None, out: Path) -> dict[str, str]:
     if graph.resolve() != target.resolve():
         shutil.copyfile(graph, target)
     return {"shadows": target.name}
+
 
 def default_threads() -> int:
     """Intra-op threads when the config says none: the usable cores, at most 4.
@@ -278,14 +290,7 @@ class OnnxHead:
     """
 
     def __init__(self, graph: bytes | Path, threads: int = 1) -> None:
-        ort = import_ort()
-        try:
-            self._head = ort.InferenceSession(graph if isinstance(graph, bytes) else str(graph),
-                                              session_options(threads),
-                                              providers=["CPUExecutionProvider"])
-        except Exception as e:  # ORT raises its own untyped errors for corrupt graphs
-            where = "the head graph received" if isinstance(graph, bytes) else str(graph)
-            raise ModelError(f"ONNX Runtime cannot load {where}: {e}") from e
+        self._head = cpu_session(graph, threads, "head")
         self._bank_compare = BankComparer(self._head, [i.name for i in self._head.get_inputs()])
 
     def compare_bank(self, samples: Features, query: Features) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -183,19 +182,16 @@ def _cmd_train_shadows(args) -> int:
 
 def _cmd_export(args) -> int:
     _require_torch()
+    from ..runtime.onnx_model import shadows_entry
     from .export import export_onnx, parity
 
     if not args.checkpoint.exists():
         raise StreamcdError(f"{args.checkpoint}: checkpoint not found (write one with 'streamcd train')")
     if args.shadows is not None and not args.shadows.is_file():
         raise StreamcdError(f"--shadows {args.shadows}: no such file (write one with 'streamcd train-shadows')")
-    card = export_onnx(args.checkpoint, args.out, args.name)
-    if args.shadows is not None:
-        from ..runtime.onnx_model import shadows_entry
-
-        raw = json.loads(card.read_text())
-        raw.update(shadows_entry(args.shadows, args.out))
-        card.write_text(json.dumps(raw, indent=2) + "\n")
+    args.out.mkdir(parents=True, exist_ok=True)
+    card = export_onnx(args.checkpoint, args.out, args.name,
+                       extra=shadows_entry(args.shadows, args.out))
     diff = parity(args.checkpoint, card)
     print(f"model card: {card} (ONNX vs torch max abs difference {diff:.2e})")
     return 0

@@ -26,6 +26,7 @@ from torch import nn
 
 from ..cdnet_layout import CdnetVideo, find_videos
 from ..errors import DatasetError
+from ..runtime.geometry import to_model_input
 from .export import OPSET
 
 log = logging.getLogger(__name__)
@@ -98,11 +99,6 @@ class ShadowVideo:
     labels: np.ndarray  # (N, h, w) int8: SHADOW, OBJECT, IGNORED
 
 
-def _grid(image: np.ndarray) -> np.ndarray:
-    h, w = image.shape[:2]
-    return cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-
-
 def _background(video: CdnetVideo) -> np.ndarray:
     """Median of the frames before the temporalROI (or spread over the video without any)."""
     if video.first > 10:
@@ -137,7 +133,9 @@ def load_shadow_video(video: CdnetVideo, step: int = FRAME_STEP) -> ShadowVideo 
         label[truth == 255] = OBJECT
         label[~roi] = IGNORED
         shadows += int((label == SHADOW).sum())
-        pairs.append(np.concatenate([_grid(frame), _grid(background)], axis=2))
+        grid = (w // 2, h // 2)  # the bank's grid, resized as it resizes frames
+        pairs.append(np.concatenate([to_model_input(frame, grid), to_model_input(background, grid)],
+                                    axis=2))
         labels.append(label[::2, ::2][: h // 2, : w // 2])
     if not pairs:
         return None
