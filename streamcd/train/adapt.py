@@ -27,6 +27,7 @@ import torch
 
 from ..cdnet_layout import CdnetVideo
 from ..errors import ConfigError, DatasetError, StreamcdError
+from ..runtime.onnx_model import shadows_entry
 from .augment import AugmentConfig, sample_batch
 from .data import LabelledVideo, cdnet_reference, load_cdnet_frames, stream_median
 from .export import export_onnx, load_checkpoint
@@ -58,6 +59,7 @@ class AdaptConfig:
     batchnorm: str = "frozen"
     eval_every: int = 50
     measure: bool = False  # score base and adapted model on the held-out frames (needs their groundtruth)
+    shadows: Path | None = None  # shadow network for the card; default: shadows.onnx beside the base
     seed: int = 0
     threads: int | None = None
 
@@ -194,6 +196,17 @@ def heldout_f(video: CdnetVideo, card: Path) -> dict[str, float]:
     return {"f": round(m.f_measure, 4), "precision": round(m.precision, 4), "recall": round(m.recall, 4)}
 
 
+def _shadow_network(cfg: AdaptConfig) -> Path | None:
+    """The shadow network the adapted card names: ``cfg.shadows``, else the base's own (the
+    shipped ``export/default.pt`` has ``export/shadows.onnx`` beside it), else none."""
+    if cfg.shadows is not None:
+        if not cfg.shadows.is_file():
+            raise StreamcdError(f"--shadows {cfg.shadows}: no such file (write one with 'streamcd train-shadows')")
+        return cfg.shadows
+    beside = cfg.base.parent / "shadows.onnx"
+    return beside if beside.is_file() else None
+
+
 def adapt(cfg: AdaptConfig) -> AdaptResult:
     """Fine-tune ``cfg.base`` on ``cfg.video``; writes checkpoint, ONNX graphs and model card."""
     if cfg.threads:
@@ -202,6 +215,7 @@ def adapt(cfg: AdaptConfig) -> AdaptResult:
     started = time.monotonic()
     if not cfg.base.exists():
         raise StreamcdError(f"{cfg.base}: base checkpoint not found (a checkpoint.pt written by 'streamcd train')")
+    shadows = _shadow_network(cfg)
     video = CdnetVideo.open(cfg.video)
     if cfg.measure and video.first <= 1:
         raise DatasetError(f"{video.root}: measuring the held-out F follows the CDnet protocol, which "
@@ -249,7 +263,8 @@ def adapt(cfg: AdaptConfig) -> AdaptResult:
         # tuned for this camera: its maps are sharp, averaging frames only blurs moving objects
         "train": {**base.get("train", {}), "temporal_mean": 1}, "adapt": info,
     }, checkpoint)
-    card = export_onnx(checkpoint, out, name, extra={"adapt": info})
+    card = export_onnx(checkpoint, out, name,
+                       extra={"adapt": info, **shadows_entry(shadows, out)})
 
     before = after = None
     if cfg.measure:

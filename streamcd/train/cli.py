@@ -105,6 +105,8 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     sh.add_argument("--out", type=Path, default=Path("runs/shadows"),
                     help="writes shadows.onnx (name it in a model card as \"shadows\"), shadows.pt")
     sh.add_argument("--steps", type=int, default=1500)
+    sh.add_argument("--stride", type=int, default=2, choices=(1, 2),
+                    help="the first stage's stride on the bank's grid (1: four times the cost)")
     sh.add_argument("--seed", type=int, default=0)
     sh.add_argument("--threads", type=int, default=None)
     sh.add_argument("--exclude", nargs="+", default=[], metavar="CATEGORY/VIDEO",
@@ -138,6 +140,9 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
                     help="keep the base's batch-norm statistics or re-estimate them on the scene")
     ad.add_argument("--measure", action="store_true",
                     help="also score base and adapted model on the held-out frames (needs their groundtruth)")
+    ad.add_argument("--shadows", type=Path, default=None, metavar="ONNX",
+                    help="shadow network to name in the adapted card (default: the shadows.onnx "
+                    "beside --base, if there is one)")
     ad.add_argument("--seed", type=int, default=0)
     ad.add_argument("--threads", type=int, default=None)
     ad.set_defaults(func=_cmd_adapt)
@@ -175,7 +180,8 @@ def _cmd_train_shadows(args) -> int:
     if args.steps < 1:
         raise StreamcdError(f"--steps {args.steps}: give at least 1")
     path = train_shadows(ShadowTrainConfig(data=args.data, out=args.out, exclude=tuple(args.exclude),
-                                           steps=args.steps, seed=args.seed, threads=args.threads))
+                                           steps=args.steps, stride=args.stride, seed=args.seed,
+                                           threads=args.threads))
     print(f"shadow network: {path}")
     return 0
 
@@ -204,7 +210,7 @@ def _cmd_adapt(args) -> int:
     cfg = AdaptConfig(video=args.video, base=args.base, out=args.out, name=args.name, frames=args.frames,
                       val_frames=args.val_frames, minutes=args.minutes, max_steps=args.max_steps,
                       batch=args.batch, lr=args.lr, batchnorm=args.batchnorm, measure=args.measure,
-                      seed=args.seed, threads=args.threads)
+                      shadows=args.shadows, seed=args.seed, threads=args.threads)
     r = adapt(cfg)
     print(f"model card: {r.card}")
     print(f"trained on frames {r.train_frames[0]}..{r.train_frames[-1]} ({len(r.train_frames)} frames), "

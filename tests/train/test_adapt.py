@@ -155,3 +155,26 @@ def test_cli_reports_a_bad_folder(tmp_path, base, capsys):
     _no_groundtruth(root)
     assert main(["adapt", "--video", str(root), "--base", str(base)]) == 1
     assert "no groundtruth/ folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_adapted_card_keeps_the_base_shadow_network(scene, base, tmp_path):
+    """The shipped base has shadows.onnx beside it: the adapted card names a copy, so an adapted
+    model still clears hard shadows."""
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    shutil.copyfile(base, shipped / "default.pt")
+    shutil.copyfile("export/shadows.onnx", shipped / "shadows.onnx")
+    cfg = AdaptConfig(video=scene, base=shipped / "default.pt", out=tmp_path / "adapted", name="tiny",
+                      frames=4, val_frames=1, max_steps=1, eval_every=1, batch=2)
+    card = adapt(cfg).card
+    assert json.loads(card.read_text())["shadows"] == "shadows.onnx"
+    model = OnnxChangeModel.load(card, provider="cpu")
+    assert model.shadows == tmp_path / "adapted" / "shadows.onnx" and model.shadows.is_file()
+    # a base without one gives a card without one; a named file that is missing is refused first
+    assert "shadows" not in json.loads(adapt(AdaptConfig(
+        video=scene, base=base, out=tmp_path / "plain", frames=4, val_frames=1, max_steps=1,
+        eval_every=1, batch=2)).card.read_text())
+    with pytest.raises(StreamcdError, match="no such file"):
+        adapt(AdaptConfig(video=scene, base=base, out=tmp_path / "x", shadows=tmp_path / "none.onnx"))
+    assert not (tmp_path / "x").exists()

@@ -71,7 +71,7 @@ def test_train_shadows_learns_generated_shadows_and_exports_what_it_learnt(tmp_p
     assert shadow > 0.5 > car
     # the ONNX graph answers what the torch network does
     ckpt = torch.load(out / "shadows.pt", weights_only=False)
-    net = ShadowNet(ckpt["width"])
+    net = ShadowNet(ckpt["width"], ckpt["stride"])
     net.load_state_dict(ckpt["state_dict"])
     with torch.no_grad():
         expected = net.eval()(torch.from_numpy(image)[None], torch.from_numpy(picture)[None])[0].numpy()
