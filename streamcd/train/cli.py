@@ -105,8 +105,9 @@ def add_train_commands(sub: argparse._SubParsersAction) -> None:
     sh.add_argument("--out", type=Path, default=Path("runs/shadows"),
                     help="writes shadows.onnx (name it in a model card as \"shadows\"), shadows.pt")
     sh.add_argument("--steps", type=int, default=1500)
-    sh.add_argument("--stride", type=int, default=2, choices=(1, 2),
-                    help="the first stage's stride on the bank's grid (1: four times the cost)")
+    sh.add_argument("--stride", type=int, default=1, choices=(1, 2),
+                    help="the first stage's stride on the bank's grid (2: about a third of the "
+                    "cost, and more of the objects taken for shadow)")
     sh.add_argument("--seed", type=int, default=0)
     sh.add_argument("--threads", type=int, default=None)
     sh.add_argument("--exclude", nargs="+", default=[], metavar="CATEGORY/VIDEO",

@@ -49,11 +49,12 @@ def write_video(root, with_shadows: bool = True, seed: int = 0):
     return video
 
 
-def test_train_shadows_learns_generated_shadows_and_exports_what_it_learnt(tmp_path):
+@pytest.mark.parametrize("stride", [1, 2])
+def test_train_shadows_learns_generated_shadows_and_exports_what_it_learnt(tmp_path, stride):
     write_video(tmp_path)
     out = tmp_path / "run"
     assert main(["train-shadows", "--data", str(tmp_path), "--out", str(out), "--steps", "150",
-                 "--threads", "2"]) == 0
+                 "--threads", "2", "--stride", str(stride)]) == 0
     assert json.loads((out / "shadows.json").read_text())["videos"] == ["synthetic/road"]
     # a new frame of the same road: shadow pixels score higher than the car's
     rng = np.random.default_rng(7)
@@ -71,6 +72,7 @@ def test_train_shadows_learns_generated_shadows_and_exports_what_it_learnt(tmp_p
     assert shadow > 0.5 > car
     # the ONNX graph answers what the torch network does
     ckpt = torch.load(out / "shadows.pt", weights_only=False)
+    assert ckpt["stride"] == stride
     net = ShadowNet(ckpt["width"], ckpt["stride"])
     net.load_state_dict(ckpt["state_dict"])
     with torch.no_grad():
