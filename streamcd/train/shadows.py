@@ -71,9 +71,13 @@ class ShadowNet(nn.Module):
         c2 = self.stage2(a)
         c3 = self.stage3(c2)
         size = a.shape[2:]
-        fused = torch.cat([a, F.interpolate(c2, size=size, mode="bilinear", align_corners=False),
-                           F.interpolate(c3, size=size, mode="bilinear", align_corners=False)], 1)
-        logits = self.out(fused)
+        # the 1x1 output convolution of [a, up(c2), up(c3)], each part applied before its
+        # upsampling (both are linear): one channel is scaled up instead of 40 (a third of the
+        # time, the same logits)
+        wa, w2, w3 = self.out.weight.split([a.shape[1], c2.shape[1], c3.shape[1]], dim=1)
+        logits = (F.conv2d(a, wa, self.out.bias)
+                  + F.interpolate(F.conv2d(c2, w2), size=size, mode="bilinear", align_corners=False)
+                  + F.interpolate(F.conv2d(c3, w3), size=size, mode="bilinear", align_corners=False))
         if self.stride > 1:
             logits = F.interpolate(logits, size=frame.shape[1:3], mode="bilinear", align_corners=False)
         return logits[:, 0]

@@ -91,3 +91,32 @@ def test_a_dataset_without_shadow_labels_is_refused(tmp_path, capsys):
 def test_train_shadows_needs_a_cdnet_folder(tmp_path, capsys):
     assert main(["train-shadows", "--data", str(tmp_path), "--out", str(tmp_path / "run")]) != 0
     assert "no cdnet2014/ folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_output_convolution_before_upsampling_equals_it_after(stride):
+    """The network applies its 1x1 output convolution to each stage before scaling it up (the
+    fast form); that must equal the convolution of the upsampled, concatenated stages."""
+    torch.manual_seed(0)
+    net = ShadowNet(8, stride).eval()
+    for p in net.parameters():  # not the zero-ish initial output layer: every weight matters
+        torch.nn.init.normal_(p, std=0.3)
+    rng = np.random.default_rng(0)
+    frame = torch.from_numpy(rng.integers(0, 256, (2, 45, 67, 3), dtype=np.uint8))
+    background = torch.from_numpy(rng.integers(0, 256, (2, 45, 67, 3), dtype=np.uint8))
+    with torch.no_grad():
+        fast = net.logits(frame, background)
+        f, b = frame.permute(0, 3, 1, 2).float(), background.permute(0, 3, 1, 2).float()
+        x = torch.cat([f / 255 - 0.5, b / 255 - 0.5, torch.log((f + 4) / (b + 4))], 1)
+        a = net.stage1(x)
+        c2 = net.stage2(a)
+        c3 = net.stage3(c2)
+        up = [torch.nn.functional.interpolate(c, size=a.shape[2:], mode="bilinear", align_corners=False)
+              for c in (c2, c3)]
+        plain = net.out(torch.cat([a, *up], 1))
+        if stride > 1:
+            plain = torch.nn.functional.interpolate(plain, size=(45, 67), mode="bilinear",
+                                                    align_corners=False)
+    assert fast.shape == (2, 45, 67)
+    assert torch.allclose(fast, plain[:, 0], atol=1e-4)
+    assert fast.std() > 0.05  # a real answer, not a constant
