@@ -72,8 +72,8 @@ class ShadowNet(nn.Module):
         c3 = self.stage3(c2)
         size = a.shape[2:]
         # the 1x1 output convolution of [a, up(c2), up(c3)], each part applied before its
-        # upsampling (both are linear): one channel is scaled up instead of 40 (a third of the
-        # time, the same logits)
+        # upsampling (both are linear): one channel is scaled up instead of 40 (half the
+        # network's time, the same logits)
         wa, w2, w3 = self.out.weight.split([a.shape[1], c2.shape[1], c3.shape[1]], dim=1)
         logits = (F.conv2d(a, wa, self.out.bias)
                   + F.interpolate(F.conv2d(c2, w2), size=size, mode="bilinear", align_corners=False)
