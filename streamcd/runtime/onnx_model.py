@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..config import TEMPORAL_MEAN_MAX, ModelConfig, TensorrtConfig
-from ..errors import ModelError
+from ..errors import ModelError, StreamcdError
 from .assets import not_a_card, resolve_card
 from .bank_compare import BankComparer
 from .base import Features
@@ -81,6 +81,14 @@ def cpu_session(graph: bytes | Path, threads: int, what: str):
     except Exception as e:  # ORT raises its own untyped errors for corrupt graphs
         where = f"the {what} graph received" if isinstance(graph, bytes) else str(graph)
         raise ModelError(f"ONNX Runtime cannot load {where}: {e}") from e
+
+
+def given_shadows(graph: Path | None) -> Path | None:
+    """A shadow network given with ``--shadows``, checked before any work is done (None stays
+    None). Raises StreamcdError when the file is missing."""
+    if graph is not None and not graph.is_file():
+        raise StreamcdError(f"--shadows {graph}: no such file (write one with 'streamcd train-shadows')")
+    return graph
 
 
 def shadows_entry(graph: Path | None, out: Path) -> dict[str, str]:

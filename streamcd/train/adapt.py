@@ -27,7 +27,7 @@ import torch
 
 from ..cdnet_layout import CdnetVideo
 from ..errors import ConfigError, DatasetError, StreamcdError
-from ..runtime.onnx_model import shadows_entry
+from ..runtime.onnx_model import given_shadows, shadows_entry
 from .augment import AugmentConfig, sample_batch
 from .data import LabelledVideo, cdnet_reference, load_cdnet_frames, stream_median
 from .export import export_onnx, load_checkpoint
@@ -200,9 +200,7 @@ def _shadow_network(cfg: AdaptConfig) -> Path | None:
     """The shadow network the adapted card names: ``cfg.shadows``, else the base's own (the
     shipped ``export/default.pt`` has ``export/shadows.onnx`` beside it), else none."""
     if cfg.shadows is not None:
-        if not cfg.shadows.is_file():
-            raise StreamcdError(f"--shadows {cfg.shadows}: no such file (write one with 'streamcd train-shadows')")
-        return cfg.shadows
+        return given_shadows(cfg.shadows)
     beside = cfg.base.parent / "shadows.onnx"
     return beside if beside.is_file() else None
 

@@ -189,16 +189,14 @@ def _cmd_train_shadows(args) -> int:
 
 def _cmd_export(args) -> int:
     _require_torch()
-    from ..runtime.onnx_model import shadows_entry
+    from ..runtime.onnx_model import given_shadows, shadows_entry
     from .export import export_onnx, parity
 
     if not args.checkpoint.exists():
         raise StreamcdError(f"{args.checkpoint}: checkpoint not found (write one with 'streamcd train')")
-    if args.shadows is not None and not args.shadows.is_file():
-        raise StreamcdError(f"--shadows {args.shadows}: no such file (write one with 'streamcd train-shadows')")
+    shadows = given_shadows(args.shadows)
     args.out.mkdir(parents=True, exist_ok=True)
-    card = export_onnx(args.checkpoint, args.out, args.name,
-                       extra=shadows_entry(args.shadows, args.out))
+    card = export_onnx(args.checkpoint, args.out, args.name, extra=shadows_entry(shadows, args.out))
     diff = parity(args.checkpoint, card)
     print(f"model card: {card} (ONNX vs torch max abs difference {diff:.2e})")
     return 0
