@@ -374,8 +374,8 @@ class FeatureBank:
         ``score`` saw last (the ratio of their brightness nearly uniform around the pixel)."""
         if self._picture_brightness is None or self.frames % PICTURE_EVERY == 0:
             self._picture_brightness = np.maximum(
-                self._picture_since_score().sum(axis=2, dtype=np.float32), 1.0)
-        ratio = self._image.sum(axis=2, dtype=np.float32) / self._picture_brightness
+                brightness(self._picture_since_score()).astype(np.float32), 1.0)
+        ratio = brightness(self._image) / self._picture_brightness
         window = (SHADE_WINDOW, SHADE_WINDOW)
         mean = cv2.blur(ratio, window)
         variance = cv2.blur(ratio * ratio, window) - mean * mean
@@ -539,6 +539,15 @@ _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 _SQUARE = np.ones((3, 3), np.uint8)
 _NEAR = np.ones((2 * NEAR_FOREGROUND + 1, 2 * NEAR_FOREGROUND + 1), np.uint8)
 _GATE_REACH = np.ones((2 * GATE_REACH + 1, 2 * GATE_REACH + 1), np.uint8)
+
+
+def brightness(image: np.ndarray) -> np.ndarray:
+    """B + G + R per pixel of a uint8 BGR image, as int16 (exact): three plane additions, a tenth
+    of the time of ``image.sum(axis=2)``, which reduces over a last axis of 3."""
+    total = image[..., 0].astype(np.int16)
+    total += image[..., 1]
+    total += image[..., 2]
+    return total
 
 
 def _edges(image: np.ndarray) -> np.ndarray:

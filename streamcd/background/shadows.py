@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..runtime.onnx_model import cpu_session
+from .bank import brightness
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,7 @@ class ShadowGate:
         candidates = scaled > above
         if not candidates.any():
             return 0
-        darker = cv2.compare(image.sum(axis=2, dtype=np.int32), picture.sum(axis=2, dtype=np.int32),
-                             cv2.CMP_LT) > 0
+        darker = cv2.compare(brightness(image), brightness(picture), cv2.CMP_LT) > 0
         candidates &= darker
         ys, xs = np.nonzero(candidates)
         if not ys.size:
