@@ -314,12 +314,15 @@ class FeatureBank:
         (:mod:`streamcd.background.shadows`). Remembers ``query``, the image and the distances
         for ``update``.
         """
-        decision = self._decision(compare(self.samples, query))
         self.frames += 1
+        previous, self._image = self._image, None if image is None else to_model_input(image, self.grid[::-1])
+        verdict = None  # the shadow network runs on another core while the features are compared
+        if shadows is not None and self.settings.shadows and self._image is not None and self.colours is not None:
+            verdict = shadows.start(self._image, self._shadow_picture())
+        decision = self._decision(compare(self.samples, query))
         self._query, self._last = query, decision
         scaled = decision * (self.base / self.threshold())
         self._quiet = scaled <= self.base  # background by the features alone
-        previous, self._image = self._image, None if image is None else to_model_input(image, self.grid[::-1])
         self._still = None
         if self._image is None:
             return scaled
@@ -329,8 +332,8 @@ class FeatureBank:
             self._still = self._still_frames >= STILL_FRAMES
         if self.colours is not None:
             self._colour_gate(scaled, gate_above)
-            if shadows is not None and self.settings.shadows:
-                shadows.clear(scaled, self._image, self._shadow_picture(), gate_above)
+            if verdict is not None:
+                shadows.clear(scaled, self._image, self._shadow_picture(), gate_above, verdict)
         return scaled
 
     def _colour_gate(self, scaled: np.ndarray, gate_above: float) -> None:

@@ -6,12 +6,15 @@ train-shadows``; a model card names it as ``"shadows"``) sees the frame and the 
 together and gives, per pixel of the bank's grid, the probability that a change is a shadow.
 Pixels darker than the picture that it calls a shadow with probability above
 ``SHADOW_PROBABILITY`` are background; like the colour gate, this only clears the mask and
-never teaches the bank.
+never teaches the bank. The network sees the whole grid, on a thread of the gate's own, while
+the caller compares the frame's features with the bank (on two cores its 2 ms per 320x240
+frame are then mostly hidden).
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -26,8 +29,6 @@ log = logging.getLogger(__name__)
 #: A changed pixel is taken for a shadow above this probability (the network learnt shadows and
 #: objects weighted alike; a high bar keeps objects: 0.5 loses more of them than it gains).
 SHADOW_PROBABILITY = 0.9
-#: Grid cells of context around the changed pixels given to the network (its reach is ~30).
-SHADOW_CONTEXT = 24
 
 
 class ShadowGate:
@@ -36,7 +37,9 @@ class ShadowGate:
     Example::
 
         gate = ShadowGate(card.shadows)
-        gate.clear(scaled, image, picture, above=0.3)   # zeroes the shadows in ``scaled``
+        verdict = gate.start(image, picture)             # runs beside what follows
+        ...                                              # the change map ``scaled``
+        gate.clear(scaled, image, picture, above=0.3, verdict=verdict)  # zeroes its shadows
     """
 
     def __init__(self, graph: bytes | Path, threads: int = 1) -> None:
@@ -46,31 +49,31 @@ class ShadowGate:
             raise ModelError(f"{graph if not isinstance(graph, bytes) else 'shadow graph'}: "
                              f"inputs {names}, expected ['frame', 'background'] (a graph written "
                              "by 'streamcd train-shadows')")
+        self._worker: ThreadPoolExecutor | None = None
 
     def probability(self, image: np.ndarray, picture: np.ndarray) -> np.ndarray:
         """HxW float32 shadow probability of ``image`` against ``picture`` (both HxWx3 BGR uint8)."""
         return self._session.run(None, {"frame": image[None], "background": picture[None]})[0][0]
 
+    def start(self, image: np.ndarray, picture: np.ndarray) -> Future:
+        """The network's probability over the whole grid, computed on the gate's own thread."""
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadows")
+        return self._worker.submit(self.probability, image, picture)
+
     def clear(self, scaled: np.ndarray, image: np.ndarray, picture: np.ndarray,
-              above: float) -> int:
+              above: float, verdict: Future | None = None) -> int:
         """Zero the pixels of ``scaled`` (the bank's change map on its grid) above ``above`` that
-        are darker than ``picture`` and a shadow by the network; the network sees only the box
-        around them (plus ``SHADOW_CONTEXT``). Returns how many were cleared."""
+        are darker than ``picture`` and a shadow by the network (``verdict``: its probability
+        from :meth:`start`, else computed here). Returns how many were cleared."""
         candidates = scaled > above
         if not candidates.any():
             return 0
         darker = cv2.compare(brightness(image), brightness(picture), cv2.CMP_LT) > 0
         candidates &= darker
-        ys, xs = np.nonzero(candidates)
-        if not ys.size:
+        if not candidates.any():
             return 0
-        h, w = scaled.shape
-        top, left = max(int(ys.min()) - SHADOW_CONTEXT, 0), max(int(xs.min()) - SHADOW_CONTEXT, 0)
-        bottom = min(int(ys.max()) + SHADOW_CONTEXT + 1, h)
-        right = min(int(xs.max()) + SHADOW_CONTEXT + 1, w)
-        box = np.s_[top:bottom, left:right]
-        shadow = self.probability(np.ascontiguousarray(image[box]),
-                                  np.ascontiguousarray(picture[box])) > SHADOW_PROBABILITY
-        cleared = candidates[box] & shadow
-        scaled[box][cleared] = 0.0
+        probability = verdict.result() if verdict is not None else self.probability(image, picture)
+        cleared = candidates & (probability > SHADOW_PROBABILITY)
+        scaled[cleared] = 0.0
         return int(cleared.sum())

@@ -83,12 +83,14 @@ class MaskPostprocessor:
         count, labels = cv2.connectedComponents(weak, connectivity=8)
         if count <= 1:  # nothing above even the lower threshold
             return weak
-        # areas by counting labels: the stats' boxes and centroids cost 8x the labelling here
+        # areas by counting labels (the stats' boxes and centroids cost 8x the labelling here),
+        # at the blobs' pixels only: a few percent of the frame
         blobs, blob_labels = cv2.connectedComponents(mask, connectivity=8)
-        large = np.bincount(blob_labels.ravel(), minlength=blobs) >= self.min_area(mask.size)
-        large[0] = False
+        strong = np.flatnonzero(mask)
+        blob_of, region_of = blob_labels.ravel()[strong], labels.ravel()[strong]
+        large = np.bincount(blob_of, minlength=blobs) >= self.min_area(mask.size)
         keep = np.zeros(count, np.uint8)  # a blob's pixels are above the threshold: never label 0
-        keep[labels[large[blob_labels]]] = 255
+        keep[region_of[large[blob_of]]] = 255
         return np.take(keep, labels)
 
     def min_area(self, pixels: int) -> int:

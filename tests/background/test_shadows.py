@@ -7,7 +7,6 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from streamcd.background import shadows as shadows_module
 from streamcd.background.shadows import SHADOW_PROBABILITY, ShadowGate
 from streamcd.errors import ModelError
 from streamcd.runtime.assets import shipped_models_dir as model_dir
@@ -54,19 +53,29 @@ def test_a_graph_that_is_not_a_shadow_network_is_refused():
         ShadowGate(model_dir() / "default.head.onnx")
 
 
-def test_the_network_sees_only_the_box_around_the_changes(tmp_path, monkeypatch):
+def test_the_network_runs_on_its_own_thread_over_the_whole_grid(tmp_path, monkeypatch):
+    """start() hands the verdict to another thread (the caller compares features meanwhile);
+    clear() with it gives what clear() alone gives."""
+    import threading
+
     gate = _constant_gate(tmp_path, 0.99)
     seen = []
     real = gate.probability
-    monkeypatch.setattr(gate, "probability", lambda i, p: seen.append(i.shape) or real(i, p))
+    monkeypatch.setattr(gate, "probability",
+                        lambda i, p: seen.append((i.shape, threading.current_thread().name)) or real(i, p))
     picture = np.full((120, 160, 3), 120, np.uint8)
     image = picture.copy()
     image[50:60, 70:80] = 30
-    scaled = np.zeros((120, 160), np.float32)
-    scaled[50:60, 70:80] = 1.0
-    gate.clear(scaled, image, picture, above=0.3)
-    context = shadows_module.SHADOW_CONTEXT
-    assert seen == [(10 + 2 * context, 10 + 2 * context, 3)]
+    changed = np.zeros((120, 160), np.float32)
+    changed[50:60, 70:80] = 1.0
+    alone, given = changed.copy(), changed.copy()
+    assert gate.clear(alone, image, picture, above=0.3) == 100
+    verdict = gate.start(image, picture)
+    assert gate.clear(given, image, picture, above=0.3, verdict=verdict) == 100
+    assert (alone == given).all() and not given[50:60, 70:80].any()
+    assert [shape for shape, _ in seen] == [(120, 160, 3)] * 2
+    assert seen[0][1] == threading.current_thread().name
+    assert seen[1][1].startswith("shadows")
 
 
 def test_the_shipped_network_clears_most_hard_shadows_of_a_highway_frame_and_keeps_its_cars(highway):
