@@ -263,14 +263,17 @@ class FeatureBank:
         low, high = WELL_EXPOSED
         if self._exposure_picture is None or self.frames % PICTURE_EVERY == 0:
             picture = _median_float32(self.colours[:, ::EXPOSURE_STEP, ::EXPOSURE_STEP])
-            self._exposure_picture = picture, cv2.inRange(picture, (low,) * 3, (high,) * 3) > 0
+            # B, G, R planes (3, cells): the frame's usable cells are picked from each at once
+            self._exposure_picture = (np.ascontiguousarray(picture.reshape(-1, 3).T),
+                                      cv2.inRange(picture, (low,) * 3, (high,) * 3) > 0)
         picture, usable = self._exposure_picture
         h, w = self.grid
         frame = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)[::EXPOSURE_STEP, ::EXPOSURE_STEP]
-        usable = usable & (cv2.inRange(frame, (low,) * 3, (high,) * 3) > 0)
-        if usable.sum() < 0.1 * usable.size:
+        cells = np.flatnonzero(usable & (cv2.inRange(frame, (low,) * 3, (high,) * 3) > 0))
+        if cells.size < 0.1 * usable.size:
             return image
-        gain = _column_medians(picture[usable] / frame[usable].astype(np.float32))  # (3,) B, G, R
+        ratio = picture[:, cells] / frame.reshape(-1, 3)[cells].T.astype(np.float32)
+        gain = _row_medians(ratio)  # (3,) B, G, R
         if np.all(np.abs(gain - 1) <= EXPOSURE_TOLERANCE):
             return image
         # rounded, not truncated (OpenCV rounds and saturates): the bank learns these frames, and
@@ -569,10 +572,9 @@ def _scaled(image: np.ndarray, gain: np.ndarray) -> np.ndarray:
     return cv2.LUT(image, np.clip(table, 0, 255).astype(np.uint8).reshape(256, 1, 3))
 
 
-def _column_medians(values: np.ndarray) -> np.ndarray:
-    """``np.median(values, axis=0)`` of an (N, k) float32 array, by one partition of its
-    contiguous transpose (np.median on axis 0 of a narrow array costs several times more)."""
-    rows = np.ascontiguousarray(values.T)
+def _row_medians(rows: np.ndarray) -> np.ndarray:
+    """``np.median(rows, axis=1)`` of a (k, N) float32 array with contiguous rows, by one
+    partition (np.median costs several times more on a narrow array)."""
     n = rows.shape[1]
     half = n // 2
     if n % 2:

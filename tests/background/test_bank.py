@@ -17,7 +17,7 @@ from streamcd.background.bank import (
     GATE_REACH,
     BankSettings,
     FeatureBank,
-    _column_medians,
+    _row_medians,
     _Shading,
 )
 from streamcd.background.state import dump_bank, load_bank
@@ -550,5 +550,5 @@ def test_the_colour_gate_near_change_only_gives_the_same_map_wherever_it_can_cro
 
 @pytest.mark.parametrize("count", [1, 2, 7, 4800])
 def test_the_exposure_gain_is_numpys_median_of_the_ratios(count):
-    ratios = np.random.default_rng(count).random((count, 3), dtype=np.float32) * 2
-    np.testing.assert_array_equal(_column_medians(ratios), np.median(ratios, axis=0))
+    ratios = np.random.default_rng(count).random((3, count), dtype=np.float32) * 2
+    np.testing.assert_array_equal(_row_medians(ratios), np.median(ratios, axis=1))
