@@ -319,9 +319,10 @@ class FeatureBank:
         """
         self.frames += 1
         previous, self._image = self._image, None if image is None else to_model_input(image, self.grid[::-1])
-        verdict = None  # the shadow network runs on another core while the features are compared
-        if shadows is not None and self.settings.shadows and self._image is not None and self.colours is not None:
-            verdict = shadows.start(self._image, self._shadow_picture())
+        if not (self.settings.shadows and self._image is not None and self.colours is not None):
+            shadows = None
+        # the shadow network runs on another core while the features are compared
+        verdict = None if shadows is None else shadows.start(self._image, self._shadow_picture())
         decision = self._decision(compare(self.samples, query))
         self._query, self._last = query, decision
         scaled = decision * (self.base / self.threshold())
@@ -335,7 +336,7 @@ class FeatureBank:
             self._still = self._still_frames >= STILL_FRAMES
         if self.colours is not None:
             self._colour_gate(scaled, gate_above)
-            if verdict is not None:
+            if shadows is not None:
                 shadows.clear(scaled, self._image, self._shadow_picture(), gate_above, verdict)
         return scaled
 

@@ -8,7 +8,8 @@ Pixels darker than the picture that it calls a shadow with probability above
 ``SHADOW_PROBABILITY`` are background; like the colour gate, this only clears the mask and
 never teaches the bank. The network sees the whole grid, on a thread of the gate's own, while
 the caller compares the frame's features with the bank (on two cores its 2 ms per 320x240
-frame are then mostly hidden).
+frame are then mostly hidden); after a frame without changed darker cells it waits until one
+has some (a quiet scene does not pay for it).
 """
 
 from __future__ import annotations
@@ -50,13 +51,19 @@ class ShadowGate:
                              f"inputs {names}, expected ['frame', 'background'] (a graph written "
                              "by 'streamcd train-shadows')")
         self._worker: ThreadPoolExecutor | None = None
+        self._had_candidates = True  # whether the last frame cleared had changed darker cells
 
     def probability(self, image: np.ndarray, picture: np.ndarray) -> np.ndarray:
         """HxW float32 shadow probability of ``image`` against ``picture`` (both HxWx3 BGR uint8)."""
         return self._session.run(None, {"frame": image[None], "background": picture[None]})[0][0]
 
-    def start(self, image: np.ndarray, picture: np.ndarray) -> Future:
-        """The network's probability over the whole grid, computed on the gate's own thread."""
+    def start(self, image: np.ndarray, picture: np.ndarray) -> Future | None:
+        """The network's probability over the whole grid, computed on the gate's own thread;
+        None (nothing started) when the last frame had no changed cell darker than its picture:
+        a quiet scene costs nothing, and :meth:`clear` computes the verdict itself if this frame
+        does have one (the same answer, later)."""
+        if not self._had_candidates:
+            return None
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadows")
         return self._worker.submit(self.probability, image, picture)
@@ -67,11 +74,10 @@ class ShadowGate:
         are darker than ``picture`` and a shadow by the network (``verdict``: its probability
         from :meth:`start`, else computed here). Returns how many were cleared."""
         candidates = scaled > above
-        if not candidates.any():
-            return 0
-        darker = cv2.compare(brightness(image), brightness(picture), cv2.CMP_LT) > 0
-        candidates &= darker
-        if not candidates.any():
+        if candidates.any():
+            candidates &= cv2.compare(brightness(image), brightness(picture), cv2.CMP_LT) > 0
+        self._had_candidates = bool(candidates.any())
+        if not self._had_candidates:
             return 0
         probability = verdict.result() if verdict is not None else self.probability(image, picture)
         cleared = candidates & (probability > SHADOW_PROBABILITY)

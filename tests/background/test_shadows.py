@@ -112,3 +112,31 @@ def test_a_card_naming_a_missing_shadow_network_is_refused(tmp_path):
     with pytest.raises(ModelError, match="missing.onnx is missing"):
         ModelCard.read(tmp_path / "card.json")
 
+
+
+def test_after_a_frame_without_darker_changes_the_network_waits_for_one(tmp_path, monkeypatch):
+    """A quiet scene does not pay for the network: after a frame with nothing to clear, start()
+    starts nothing, and clear() computes the verdict itself when a shadow candidate comes."""
+    gate = _constant_gate(tmp_path, 0.99)
+    runs = []
+    real = gate.probability
+    monkeypatch.setattr(gate, "probability", lambda i, p: runs.append(1) or real(i, p))
+    picture = np.full((60, 80, 3), 120, np.uint8)
+    quiet = np.zeros((60, 80), np.float32)
+    assert gate.clear(quiet, picture, picture, above=0.3, verdict=gate.start(picture, picture)) == 0
+    assert len(runs) == 1  # the first frame is started: nothing is known yet
+    for _ in range(3):
+        assert gate.start(picture, picture) is None
+        assert gate.clear(quiet.copy(), picture, picture, above=0.3, verdict=None) == 0
+    assert len(runs) == 1
+    image = picture.copy()
+    image[10:20, 10:20] = 40
+    changed = np.zeros((60, 80), np.float32)
+    changed[10:20, 10:20] = 0.9
+    verdict = gate.start(image, picture)
+    assert verdict is None
+    assert gate.clear(changed, image, picture, above=0.3, verdict=verdict) == 100  # computed here
+    started = gate.start(image, picture)  # a frame with shadows: the next one starts early
+    assert started is not None
+    started.result()
+    assert len(runs) == 3
