@@ -15,6 +15,7 @@ has some (a quiet scene does not pay for it).
 from __future__ import annotations
 
 import logging
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -51,6 +52,7 @@ class ShadowGate:
                              f"inputs {names}, expected ['frame', 'background'] (a graph written "
                              "by 'streamcd train-shadows')")
         self._worker: ThreadPoolExecutor | None = None
+        self._worker_pid = 0  # the process the worker thread belongs to
         self._had_candidates = True  # whether the last frame cleared had changed darker cells
 
     def probability(self, image: np.ndarray, picture: np.ndarray) -> np.ndarray:
@@ -64,8 +66,10 @@ class ShadowGate:
         does have one (the same answer, later)."""
         if not self._had_candidates:
             return None
-        if self._worker is None:
+        if self._worker is None or self._worker_pid != os.getpid():
+            # a forked child has none of its parent's threads: it starts its own worker
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadows")
+            self._worker_pid = os.getpid()
         return self._worker.submit(self.probability, image, picture)
 
     def clear(self, scaled: np.ndarray, image: np.ndarray, picture: np.ndarray,

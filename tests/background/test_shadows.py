@@ -140,3 +140,26 @@ def test_after_a_frame_without_darker_changes_the_network_waits_for_one(tmp_path
     assert started is not None
     started.result()
     assert len(runs) == 3
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_a_worker_of_its_own(tmp_path):
+    """A child forked after the gate's thread started has no such thread: it starts its own
+    instead of waiting for ever on a verdict nobody computes."""
+    import os
+    import signal
+
+    gate = _constant_gate(tmp_path, 0.99)
+    picture = np.full((60, 80, 3), 120, np.uint8)
+    image = picture.copy()
+    image[10:20, 10:20] = 40
+    gate.start(image, picture).result()  # the parent's worker thread exists now
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if a verdict arrives
+        signal.alarm(20)
+        changed = np.zeros((60, 80), np.float32)
+        changed[10:20, 10:20] = 0.9
+        cleared = gate.clear(changed, image, picture, above=0.3, verdict=gate.start(image, picture))
+        os._exit(0 if cleared == 100 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
