@@ -53,29 +53,41 @@ def test_a_graph_that_is_not_a_shadow_network_is_refused():
         ShadowGate(model_dir() / "default.head.onnx")
 
 
-def test_the_network_runs_on_its_own_thread_over_the_whole_grid(tmp_path, monkeypatch):
-    """start() hands the verdict to another thread (the caller compares features meanwhile);
-    clear() with it gives what clear() alone gives."""
+def test_the_network_starts_early_on_its_own_thread_on_the_box_of_the_last_changes(tmp_path, monkeypatch):
+    """start() hands the verdict to another thread (the caller compares features meanwhile): at
+    first over the whole grid, then over the box of the last frame's changes widened by the
+    context and the reach; clear() uses it when this frame's changes fit, and computes the
+    verdict on their own box when they do not. Either way the answer is clear() alone's."""
     import threading
+
+    from streamcd.background.shadows import SHADOW_CONTEXT, SHADOW_REACH
 
     gate = _constant_gate(tmp_path, 0.99)
     seen = []
     real = gate.probability
     monkeypatch.setattr(gate, "probability",
-                        lambda i, p: seen.append((i.shape, threading.current_thread().name)) or real(i, p))
+                        lambda i, p: seen.append((i.shape[:2], threading.current_thread().name)) or real(i, p))
     picture = np.full((120, 160, 3), 120, np.uint8)
-    image = picture.copy()
-    image[50:60, 70:80] = 30
-    changed = np.zeros((120, 160), np.float32)
-    changed[50:60, 70:80] = 1.0
-    alone, given = changed.copy(), changed.copy()
-    assert gate.clear(alone, image, picture, above=0.3) == 100
-    verdict = gate.start(image, picture)
-    assert gate.clear(given, image, picture, above=0.3, verdict=verdict) == 100
-    assert (alone == given).all() and not given[50:60, 70:80].any()
-    assert [shape for shape, _ in seen] == [(120, 160, 3)] * 2
-    assert seen[0][1] == threading.current_thread().name
-    assert seen[1][1].startswith("shadows")
+
+    def frame_with_shadow_at(y, x):
+        image = picture.copy()
+        image[y:y + 10, x:x + 10] = 30
+        changed = np.zeros((120, 160), np.float32)
+        changed[y:y + 10, x:x + 10] = 1.0
+        return image, changed
+
+    image, changed = frame_with_shadow_at(50, 70)
+    assert gate.clear(changed, image, picture, above=0.3, verdict=gate.start(image, picture)) == 100
+    assert seen[-1] == ((120, 160), seen[-1][1]) and seen[-1][1].startswith("shadows")
+    early = 10 + 2 * (SHADOW_CONTEXT + SHADOW_REACH)
+    image, changed = frame_with_shadow_at(54, 76)  # moved less than the reach: the early box holds
+    assert gate.clear(changed, image, picture, above=0.3, verdict=gate.start(image, picture)) == 100
+    assert seen[-1][0] == (early, early) and seen[-1][1].startswith("shadows")
+    assert not changed.any()
+    image, changed = frame_with_shadow_at(5, 140)  # elsewhere: computed here, on its own box
+    assert gate.clear(changed, image, picture, above=0.3, verdict=gate.start(image, picture)) == 100
+    assert seen[-1] == ((10 + SHADOW_CONTEXT + 5, 20 + SHADOW_CONTEXT), threading.current_thread().name)
+    assert not changed.any()
 
 
 def test_the_shipped_network_clears_most_hard_shadows_of_a_highway_frame_and_keeps_its_cars(highway):
@@ -123,7 +135,9 @@ def test_after_a_frame_without_darker_changes_the_network_waits_for_one(tmp_path
     monkeypatch.setattr(gate, "probability", lambda i, p: runs.append(1) or real(i, p))
     picture = np.full((60, 80, 3), 120, np.uint8)
     quiet = np.zeros((60, 80), np.float32)
-    assert gate.clear(quiet, picture, picture, above=0.3, verdict=gate.start(picture, picture)) == 0
+    first = gate.start(picture, picture)
+    assert gate.clear(quiet, picture, picture, above=0.3, verdict=first) == 0
+    first.probability.result()
     assert len(runs) == 1  # the first frame is started: nothing is known yet
     for _ in range(3):
         assert gate.start(picture, picture) is None
@@ -138,7 +152,7 @@ def test_after_a_frame_without_darker_changes_the_network_waits_for_one(tmp_path
     assert gate.clear(changed, image, picture, above=0.3, verdict=verdict) == 100  # computed here
     started = gate.start(image, picture)  # a frame with shadows: the next one starts early
     assert started is not None
-    started.result()
+    started.probability.result()
     assert len(runs) == 3
 
 
@@ -153,7 +167,7 @@ def test_a_forked_child_gets_a_worker_of_its_own(tmp_path):
     picture = np.full((60, 80, 3), 120, np.uint8)
     image = picture.copy()
     image[10:20, 10:20] = 40
-    gate.start(image, picture).result()  # the parent's worker thread exists now
+    gate.start(image, picture).probability.result()  # the parent's worker thread exists now
     pid = os.fork()
     if pid == 0:  # the child: exit 0 only if a verdict arrives
         signal.alarm(20)
