@@ -9,9 +9,10 @@ length (the shipped encoders L2-normalise every pixel): then ``|b - f|^2 = 2 - 2
 product with no difference array. The first comparison runs the graph and the numpy forms on the
 same features; the first form that agrees with the graph is kept, so a head of another shape (a
 future attention head, other side weights) keeps running as the graph. The choice is made per
-storage type of the samples: samples stored in int8 or float16 (no longer of unit length to
-float32 precision) take the difference form, also where the same model compares a float32 bank
-of another stream in the product form.
+storage type of the samples: samples stored in float16 (no longer of unit length to float32
+precision) take the difference form, also where the same model compares a float32 bank of
+another stream in the product form; int8 samples take ``|b|^2 + |f|^2 - 2 b.f`` on the int8
+array itself (no float32 copy of a bank that is int8 because it is large).
 
 Bank samples may be stored as float32, float16, or int8 holding unit-length features times
 ``INT8_SCALE`` (a quarter of float32's memory); the comparer widens them for the arithmetic.
@@ -72,6 +73,28 @@ def unit_side_distance(samples: Features, query: Features) -> np.ndarray:
     return _mean_over_sides(samples, query, _unit_l2)
 
 
+def int8_side_distance(samples: Features, query: Features) -> np.ndarray:
+    """As :func:`mean_side_distance` for int8 samples (unit features times ``INT8_SCALE``),
+    taken on the int8 samples themselves: ``|b - f|^2 = |b|^2 + |f|^2 - 2 b.f``, each product
+    read from the int8 array (numpy widens it in small buffers, not into a float32 copy four
+    times its size). ValueError for samples of another type."""
+    if any(side.dtype != np.int8 for side in samples):
+        raise ValueError("int8_side_distance takes int8 samples only")
+    return _mean_over_sides(samples, query, _int8_l2)
+
+
+def _int8_l2(bank: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """(samples, h, w) L2 distances of int8 samples (samples, C, h, w), unit features times
+    ``INT8_SCALE``, to the frame's float32 (1, C, h, w)."""
+    f = frame[0]
+    # int8 products summed over at most a few hundred channels: exact in float32
+    squared = np.einsum("nchw,nchw->nhw", bank, bank, dtype=np.float32)
+    squared *= np.float32(1 / INT8_SCALE**2)
+    squared += np.einsum("chw,chw->hw", f, f)
+    squared -= np.einsum("nchw,chw->nhw", bank, f * np.float32(2 / INT8_SCALE))
+    return np.sqrt(np.maximum(squared, np.float32(0), out=squared), out=squared)
+
+
 def _l2(bank: np.ndarray, frame: np.ndarray) -> np.ndarray:
     """(samples, h, w) L2 distances of a side's samples (samples, C, h, w) to the frame's
     (1, C, h, w)."""
@@ -103,8 +126,10 @@ def _mean_over_sides(samples: Features, query: Features,
     return total / np.float32(len(samples))
 
 
-#: The numpy forms, fastest first, with how close to the graph each must come to be used.
-_FORMS = ((unit_side_distance, UNIT_AGREEMENT), (mean_side_distance, AGREEMENT))
+#: The numpy forms, fastest first, with how close to the graph each must come to be used, and
+#: whether they take the samples widened to float32 (the int8 form reads them as stored).
+_FORMS = ((int8_side_distance, UNIT_AGREEMENT, False), (unit_side_distance, UNIT_AGREEMENT, True),
+          (mean_side_distance, AGREEMENT, True))
 
 
 class BankComparer:
@@ -155,15 +180,14 @@ class BankComparer:
             )
         kind = samples[0].dtype
         self._last = kind
-        wide = widened(samples)
         form = self._forms.get(kind) if self._allow_numpy else False
         if form:
-            return form(wide, query)
-        graph = self._graph(wide, query)
+            return form(samples, query)
+        graph = self._graph(widened(samples), query)
         if form is None:
             with self._lock:
                 if kind not in self._forms:
-                    self._forms[kind] = self._agreeing(graph, wide, query)
+                    self._forms[kind] = self._agreeing(graph, samples, query)
         return graph
 
     def _graph(self, samples: Features, query: Features) -> np.ndarray:
@@ -171,14 +195,23 @@ class BankComparer:
 
     @staticmethod
     def _agreeing(graph: np.ndarray, samples: Features, query: Features):
-        """The fastest numpy form that gives the graph's answer, False when none does."""
-        for form, tolerance in _FORMS:
+        """The fastest numpy form that gives the graph's answer (a function of the samples as
+        stored), False when none does."""
+        for form, tolerance, wide in _FORMS:
             try:
-                ours = form(samples, query)
+                ours = form(widened(samples) if wide else samples, query)
             except (ValueError, cv2.error):  # sides that do not fit the arithmetic
                 continue
             if ours.shape == graph.shape and bool(np.abs(ours - graph).max() <= tolerance):
                 log.debug("bank comparison: numpy %s (agrees with the head graph)", form.__name__)
-                return form
+                return _on_widened(form) if wide else form
         log.debug("bank comparison: the head graph (no numpy form reproduces it)")
         return False
+
+
+def _on_widened(form: Callable[[Features, Features], np.ndarray]):
+    """``form`` taking the samples as stored and widening them first (its name kept)."""
+    def run(samples: Features, query: Features) -> np.ndarray:
+        return form(widened(samples), query)
+    run.__name__ = form.__name__
+    return run

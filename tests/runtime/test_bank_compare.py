@@ -12,6 +12,7 @@ from streamcd.runtime.bank_compare import (
     mean_side_distance,
     quantised,
     unit_side_distance,
+    widened,
 )
 from streamcd.runtime.onnx_model import OnnxChangeModel
 
@@ -110,9 +111,10 @@ def test_samples_stored_in_float16_take_the_difference_form(model):
     np.testing.assert_allclose(compare(samples, query), graph, atol=1e-5)
 
 
-def test_int8_samples_take_the_difference_form_beside_a_float32_bank_of_the_same_model(model):
+def test_int8_samples_take_their_own_form_beside_a_float32_bank_of_the_same_model(model):
     """One model serves streams of several sizes: a small one's float32 bank takes the product
-    form, a large one's int8 bank (no longer of unit length) must not inherit it."""
+    form, a large one's int8 bank (no longer of unit length) must not inherit it: it takes the
+    int8 form, which equals the difference form on the widened samples."""
     samples = features(model, 4, seed=12)
     query = tuple(s[3:4] for s in samples)  # distance 0 to sample 3: where 2 - 2 b.f is worst
     compare = BankComparer(HeadGraph(model), ["r0", "r1", "r2", "q0", "q1", "q2"])
@@ -120,8 +122,9 @@ def test_int8_samples_take_the_difference_form_beside_a_float32_bank_of_the_same
     assert compare.form == "unit_side_distance"
     small = tuple(quantised(s) for s in samples)
     assert all(s.dtype == np.int8 for s in small)
-    compare(small, query)
-    assert compare.form == "mean_side_distance"
+    ours = compare(small, query)
+    assert compare.form == "int8_side_distance"
+    np.testing.assert_allclose(ours, mean_side_distance(widened(small), query), atol=1e-3)
     # at most half a step (1/254) per component: sqrt(8, 16, 24 channels) / 254 averaged, 0.0153
     np.testing.assert_allclose(compare(small, query), exact, atol=0.016)
     compare(samples, query)
