@@ -62,15 +62,16 @@ def widened(samples: Features) -> Features:
 
 
 def mean_side_distance(samples: Features, query: Features) -> np.ndarray:
-    """(samples, h0, w0): per side the L2 distance of each sample to the frame (batch 1) over
-    the channels, sides upsampled bilinearly to side 0's grid, averaged over the sides."""
-    return _mean_over_sides(samples, query, _l2)
+    """(samples, h0, w0): per side the L2 distance of each sample (any storage type, widened
+    first) to the frame (batch 1) over the channels, sides upsampled bilinearly to side 0's grid,
+    averaged over the sides."""
+    return _mean_over_sides(widened(samples), query, _l2)
 
 
 def unit_side_distance(samples: Features, query: Features) -> np.ndarray:
     """As :func:`mean_side_distance` for features of unit length per pixel (``|b - f|^2 =
     2 - 2 b.f``): within a few 1e-4 of it there, wrong for other features."""
-    return _mean_over_sides(samples, query, _unit_l2)
+    return _mean_over_sides(widened(samples), query, _unit_l2)
 
 
 def int8_side_distance(samples: Features, query: Features) -> np.ndarray:
@@ -126,10 +127,10 @@ def _mean_over_sides(samples: Features, query: Features,
     return total / np.float32(len(samples))
 
 
-#: The numpy forms, fastest first, with how close to the graph each must come to be used, and
-#: whether they take the samples widened to float32 (the int8 form reads them as stored).
-_FORMS = ((int8_side_distance, UNIT_AGREEMENT, False), (unit_side_distance, UNIT_AGREEMENT, True),
-          (mean_side_distance, AGREEMENT, True))
+#: The numpy forms, fastest first, with how close to the graph each must come to be used. Each
+#: takes the samples as stored (the int8 form reads them so; the others widen them first).
+_FORMS = ((int8_side_distance, UNIT_AGREEMENT), (unit_side_distance, UNIT_AGREEMENT),
+          (mean_side_distance, AGREEMENT))
 
 
 class BankComparer:
@@ -197,21 +198,14 @@ class BankComparer:
     def _agreeing(graph: np.ndarray, samples: Features, query: Features):
         """The fastest numpy form that gives the graph's answer (a function of the samples as
         stored), False when none does."""
-        for form, tolerance, wide in _FORMS:
+        for form, tolerance in _FORMS:
             try:
-                ours = form(widened(samples) if wide else samples, query)
+                ours = form(samples, query)
             except (ValueError, cv2.error):  # sides that do not fit the arithmetic
                 continue
             if ours.shape == graph.shape and bool(np.abs(ours - graph).max() <= tolerance):
                 log.debug("bank comparison: numpy %s (agrees with the head graph)", form.__name__)
-                return _on_widened(form) if wide else form
+                return form
         log.debug("bank comparison: the head graph (no numpy form reproduces it)")
         return False
 
-
-def _on_widened(form: Callable[[Features, Features], np.ndarray]):
-    """``form`` taking the samples as stored and widening them first (its name kept)."""
-    def run(samples: Features, query: Features) -> np.ndarray:
-        return form(widened(samples), query)
-    run.__name__ = form.__name__
-    return run
