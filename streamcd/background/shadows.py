@@ -42,14 +42,14 @@ SHADOW_CONTEXT = 24
 SHADOW_REACH = 8
 
 #: (top, bottom, left, right) of a box on the grid, bottom and right excluded
-Box = tuple[int, int, int, int]
+GridBox = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
 class Verdict:
     """The network's probability over ``box``, being computed by :meth:`ShadowGate.start`."""
 
-    box: Box
+    box: GridBox
     probability: Future
 
 
@@ -74,7 +74,7 @@ class ShadowGate:
         self._worker: ThreadPoolExecutor | None = None
         self._worker_pid = 0  # the process the worker thread belongs to
         #: the box of the last frame's changed darker cells, None without; at first: everywhere
-        self._last: Box | None = (0, 2**31, 0, 2**31)
+        self._last: GridBox | None = (0, 2**31, 0, 2**31)
 
     def probability(self, image: np.ndarray, picture: np.ndarray) -> np.ndarray:
         """HxW float32 shadow probability of ``image`` against ``picture`` (both HxWx3 BGR uint8)."""
@@ -117,17 +117,17 @@ class ShadowGate:
         scaled[window][cleared] = 0.0
         return int(cleared.sum())
 
-    def _probability_in(self, box: Box, image: np.ndarray, picture: np.ndarray) -> np.ndarray:
+    def _probability_in(self, box: GridBox, image: np.ndarray, picture: np.ndarray) -> np.ndarray:
         window = np.s_[box[0]:box[1], box[2]:box[3]]
         return self.probability(np.ascontiguousarray(image[window]),
                                 np.ascontiguousarray(picture[window]))
 
 
-def _widened(box: Box, by: int, shape: tuple[int, ...]) -> Box:
+def _widened(box: GridBox, by: int, shape: tuple[int, ...]) -> GridBox:
     """``box`` grown by ``by`` cells on every side, within a grid of ``shape`` (h, w)."""
     top, bottom, left, right = box
     return max(top - by, 0), min(bottom + by, shape[0]), max(left - by, 0), min(right + by, shape[1])
 
 
-def _holds(outer: Box, inner: Box) -> bool:
+def _holds(outer: GridBox, inner: GridBox) -> bool:
     return outer[0] <= inner[0] and inner[1] <= outer[1] and outer[2] <= inner[2] and inner[3] <= outer[3]
